@@ -1,0 +1,23 @@
+"""A thread-safe cancel flag that long jobs check between steps (tiles, methods, batches)."""
+
+import threading
+
+from srviewer.errors import Cancelled
+
+
+class CancelToken:
+    """Set once by whoever wants the job to stop; checked by the job between units of work."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()

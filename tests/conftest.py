@@ -1,0 +1,37 @@
+"""Shared test set-up: headless Qt, quiet TensorFlow, small images the tests make themselves."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("SRVIEWER_SETTINGS_ORG", "srviewer-tests")  # keep tests' QSettings apart
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SET5 = SHARED / "datasets" / "sr-val" / "Set5"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def smooth_rgb(rng):
+    """A 64x48 RGB uint8 image with structure (gradients + noise), HWC."""
+    y, x = np.mgrid[0:48, 0:64]
+    base = np.stack([x * 4, y * 5, (x + y) * 2], axis=-1).astype(np.float64)
+    img = base + rng.normal(0, 8, base.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def set5_available() -> bool:
+    return (SET5 / "HR").is_dir()
+
+
+needs_set5 = pytest.mark.skipif(not set5_available(), reason="../shared/datasets/sr-val/Set5 not present")
