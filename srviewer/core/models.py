@@ -1,0 +1,124 @@
+"""Keras 3 model factories (functional API): SRCNN, SRResNet/SRGAN generator, discriminator, VGG54.
+
+Every model takes float32 RGB NHWC in [0, 1] and returns [0, 1] (values may overshoot; callers
+clip). Imports Keras at module top: import this module lazily.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from srviewer.core.layers import BicubicUpsample, PixelShuffle, VGGPreprocess
+from srviewer.errors import ModelFileError
+
+
+def srcnn(f1: int = 9, f2: int = 5, f3: int = 5, n1: int = 64, n2: int = 32) -> keras.Model:
+    """Dong et al. SRCNN (f1-f2-f3, n1/n2 filters), 'same' padding.
+
+    In: the bicubic-upscaled image, (N, H, W, 3) RGB [0, 1]; out: same size, RGB [0, 1].
+    """
+    inp = keras.Input((None, None, 3), name="bicubic")
+    x = layers.Conv2D(n1, f1, padding="same", activation="relu", name="patch_extraction")(inp)
+    x = layers.Conv2D(n2, f2, padding="same", activation="relu", name="nonlinear_mapping")(x)
+    out = layers.Conv2D(3, f3, padding="same", name="reconstruction")(x)
+    return keras.Model(inp, out, name="srcnn")
+
+
+def _prelu(name: str):
+    # alpha 0.25 as in He et al.; Keras' default 0 is a dead ReLU that stalls training here
+    return layers.PReLU(alpha_initializer=keras.initializers.Constant(0.25), shared_axes=[1, 2], name=name)
+
+
+def sr_resnet(num_filters: int = 64, num_res_blocks: int = 16, scale: int = 4, batch_norm: bool = True,
+              res_scale: float = 1.0, bicubic_residual: bool = False) -> keras.Model:
+    """SRGAN paper's generator (SRResNet).
+
+    In: LR (N, h, w, 3) RGB [0, 1]; out: HR (N, h*scale, w*scale, 3) RGB [0, 1].
+    `scale` must be a power of two (x2 pixel-shuffle stages). With `bicubic_residual` the
+    network's output is added to the bicubic upscale of the input (it learns the residual).
+    """
+    stages = {1: 0, 2: 1, 4: 2, 8: 3}.get(int(scale))
+    if stages is None:
+        raise ValueError(f"sr_resnet scale must be 1, 2, 4 or 8, got {scale}")
+    inp = keras.Input((None, None, 3), name="lr")
+    x = layers.Conv2D(num_filters, 9, padding="same", name="head_conv")(inp)
+    x = head = _prelu("head_prelu")(x)
+    for b in range(num_res_blocks):
+        y = layers.Conv2D(num_filters, 3, padding="same", name=f"res{b}_conv1")(x)
+        if batch_norm:
+            y = layers.BatchNormalization(momentum=0.9, name=f"res{b}_bn1")(y)
+        y = _prelu(f"res{b}_prelu")(y)
+        y = layers.Conv2D(num_filters, 3, padding="same", name=f"res{b}_conv2")(y)
+        if batch_norm:
+            y = layers.BatchNormalization(momentum=0.9, name=f"res{b}_bn2")(y)
+        if res_scale != 1.0:
+            y = layers.Rescaling(res_scale, name=f"res{b}_scale")(y)
+        x = layers.Add(name=f"res{b}_add")([x, y])
+    x = layers.Conv2D(num_filters, 3, padding="same", name="body_conv")(x)
+    if batch_norm:
+        x = layers.BatchNormalization(momentum=0.9, name="body_bn")(x)
+    x = layers.Add(name="long_skip")([head, x])
+    for u in range(stages):
+        x = layers.Conv2D(num_filters * 4, 3, padding="same", name=f"up{u}_conv")(x)
+        x = PixelShuffle(2, name=f"up{u}_shuffle")(x)
+        x = _prelu(f"up{u}_prelu")(x)
+    out = layers.Conv2D(3, 9, padding="same", name="tail_conv")(x)
+    if bicubic_residual:
+        out = layers.Add(name="bicubic_residual")([out, BicubicUpsample(scale, name="bicubic")(inp)])
+    return keras.Model(inp, out, name="sr_resnet")
+
+
+def discriminator(hr_size: int = 96, num_filters: int = 64) -> keras.Model:
+    """SRGAN paper's discriminator. In: HR (N, hr_size, hr_size, 3) RGB [0, 1]; out: (N, 1) P(real)."""
+    inp = keras.Input((hr_size, hr_size, 3), name="hr")
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inp)        # the paper works in [-1, 1]
+    x = layers.Conv2D(num_filters, 3, padding="same", name="d_conv0")(x)
+    x = layers.LeakyReLU(0.2, name="d_lrelu0")(x)
+    plan = [(1, 2), (2, 1), (2, 2), (4, 1), (4, 2), (8, 1), (8, 2)]   # (filter multiple, stride)
+    for i, (mult, stride) in enumerate(plan, start=1):
+        x = layers.Conv2D(num_filters * mult, 3, strides=stride, padding="same", name=f"d_conv{i}")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"d_bn{i}")(x)
+        x = layers.LeakyReLU(0.2, name=f"d_lrelu{i}")(x)
+    x = layers.Flatten(name="d_flatten")(x)
+    x = layers.Dense(1024, name="d_dense")(x)
+    x = layers.LeakyReLU(0.2, name="d_lrelu_dense")(x)
+    out = layers.Dense(1, activation="sigmoid", name="d_prob")(x)
+    return keras.Model(inp, out, name="discriminator")
+
+
+def vgg54() -> keras.Model:
+    """VGG19 (ImageNet) features at block5_conv4 (after its ReLU), frozen.
+
+    In: RGB (N, H, W, 3) [0, 1] (VGG preprocessing is inside); out: (N, H/16, W/16, 512).
+    Raises ModelFileError when the ImageNet weights cannot be had (offline, no Keras cache).
+    """
+    try:
+        base = keras.applications.VGG19(weights="imagenet", include_top=False, input_shape=(None, None, 3))
+    except Exception as exc:  # offline: a bare `Exception: URL fetch failure` after ~0.5 s
+        raise ModelFileError(
+            "VGG19 ImageNet weights could not be downloaded (offline?) and are not in ~/.keras/models: "
+            "use --content-loss l1 (or mse) instead of vgg54"
+        ) from exc
+    base.trainable = False
+    inp = keras.Input((None, None, 3), name="rgb")
+    feats = keras.Model(base.input, base.get_layer("block5_conv4").output, name="vgg19_54")
+    out = feats(VGGPreprocess(name="vgg_preprocess")(inp))
+    model = keras.Model(inp, out, name="vgg54")
+    model.trainable = False
+    return model
+
+
+FACTORIES = {"srcnn": srcnn, "sr_resnet": sr_resnet}
+
+
+def build(spec: dict) -> keras.Model:
+    """Build a model from a sidecar dict {"factory": name, "kwargs": {...}}; bad specs -> ModelFileError."""
+    name = spec.get("factory") if isinstance(spec, dict) else None
+    if name not in FACTORIES:
+        raise ModelFileError(f"unknown model factory {name!r}: expected one of {', '.join(sorted(FACTORIES))}")
+    kwargs = spec.get("kwargs") or {}
+    try:
+        return FACTORIES[name](**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"cannot build {name} with {kwargs}: {exc}") from exc
