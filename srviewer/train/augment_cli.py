@@ -1,0 +1,83 @@
+"""`srviewer train augment`: the augmentation experiment from the command line.
+
+`register(train_subparsers)` adds the sub-command; it imports neither TensorFlow nor Qt (the
+engine is imported when the command runs). Events go to RUN/events.jsonl and, one JSON line
+each, to stdout; human lines to stderr. SIGINT/SIGTERM or a STOP file in the run folder:
+finish the batch, checkpoint, exit 0; `--resume RUN` continues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+ALL_VARIANTS = "none,flip_brightness,cutmix,mixup"
+
+
+def register(train_subparsers) -> argparse.ArgumentParser:
+    p = train_subparsers.add_parser(
+        "augment", help="compare augmentations (none, flip+brightness, CutMix, MixUp) on a classifier",
+        description="Train ResNet50 (or a tiny CNN) once per augmentation variant with the same seed "
+        "and initial weights; write per-epoch events, a results table and an accuracy plot.")
+    p.add_argument("--data", help="tfds:stanford_dogs, or a FOLDER of class sub-folders "
+                   "(FOLDER/<class>/ or FOLDER/train/<class>/ + FOLDER/val/<class>/)")
+    p.add_argument("--out", help="run folder to create")
+    p.add_argument("--resume", metavar="RUN", help="continue a stopped run (flags given override its config)")
+    p.add_argument("--variants", default=None, help=f"comma-separated (default {ALL_VARIANTS})")
+    p.add_argument("--model", choices=("resnet50", "tiny"), default=None, help="default resnet50")
+    p.add_argument("--weights", choices=("imagenet", "none"), default=None, help="default imagenet")
+    p.add_argument("--epochs", type=int, default=None, help="default 5")
+    p.add_argument("--batch", type=int, default=None, help="default 16")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate, default 1e-4")
+    p.add_argument("--alpha", type=float, default=None, help="Beta(alpha, alpha) for CutMix and MixUp "
+                   "(default 1.0 for CutMix, 0.2 for MixUp)")
+    p.add_argument("--size", type=int, default=None, help="image side, default 224")
+    p.add_argument("--val-fraction", type=float, default=None, help="for FOLDER/<class>/ layouts, default 0.2")
+    p.add_argument("--seed", type=int, default=None, help="default 0")
+    p.add_argument("--tta", action="store_true", default=None, help="validate on image + flipped image")
+    p.add_argument("--log-every", type=int, default=None, help="a train event every N batches (default 5)")
+    p.add_argument("--max-batches", type=int, default=None, help="cap batches per epoch (quick demos)")
+    p.set_defaults(func=main)
+    return p
+
+
+_FIELDS = ("data", "variants", "model", "weights", "epochs", "batch", "lr", "alpha", "size",
+           "val_fraction", "seed", "tta", "log_every", "max_batches")
+
+
+def main(args) -> int:
+    from srviewer.core.cancel import CancelToken
+    from srviewer.errors import SrviewerError
+    from srviewer.train import augment
+    from srviewer.train.augment_ops import parse_variants
+
+    values = {name: getattr(args, name, None) for name in _FIELDS}
+    if values["variants"] is not None:
+        try:
+            values["variants"] = parse_variants(values["variants"])
+        except ValueError as exc:
+            raise SrviewerError(str(exc)) from None
+    if args.resume:
+        config, resume = augment.load_run_config(args.resume, values), True
+    else:
+        if not args.data or not args.out:
+            raise SrviewerError("srviewer train augment needs --data and --out (or --resume RUN)")
+        config = augment.AugmentConfig(out=args.out, **{k: v for k, v in values.items() if v is not None})
+        resume = False
+    stop = CancelToken()
+    previous = {}
+
+    def on_signal(signum, _frame):
+        print(f"srviewer: {signal.Signals(signum).name}: finishing the batch, then checkpointing",
+              file=sys.stderr, flush=True)
+        stop.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, on_signal)
+    try:
+        augment.run_experiment(config, resume=resume, stop=stop, echo=sys.stdout)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
