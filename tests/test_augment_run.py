@@ -67,10 +67,13 @@ def test_two_variants_two_epochs_lower_the_loss_and_write_the_run_folder(colour_
     assert none[1]["loss"] < none[0]["loss"] < np.log(3) * 1.5
     train = [e for e in events if e["event"] == "train"]
     assert train and all(e["variant"] in ("none", "cutmix") for e in train)
-    # both variants start from the same weights and see the same first batch order
+    # event steps count over the whole run, up to the started event's total_steps
+    per_variant = 2 * events[0]["batches_per_epoch"]
     firsts = [next(e for e in train if e["variant"] == v) for v in ("none", "cutmix")]
-    assert firsts[0]["step"] == firsts[1]["step"] == 2
+    assert (firsts[0]["step"], firsts[1]["step"]) == (2, per_variant + 2)
+    assert max(e.get("step", 0) for e in events) == events[0]["total_steps"] == 2 * per_variant
     results = json.loads((out / "results.json").read_text())
+    assert json.loads((out / "config.json").read_text())["kind"] == "augment"
     assert set(results["variants"]) == {"none", "cutmix"} and results["pretrained"] is False
     assert results["variants"]["none"]["final"]["val_accuracy"] == none[1]["val_accuracy"]
     table = (out / "summary.md").read_text()
@@ -99,6 +102,7 @@ def test_stop_then_resume_continues_at_the_same_variant_epoch_and_batch(colour_f
     assert r["reason"] == "done"
     after = read_events(stopped_dir)[n_before:]
     assert after[0]["event"] == "started" and after[0]["resumed"] is True
+    assert after[0]["step"] == 3 * per_epoch + 2  # none's 2 epochs, mixup's first, 2 batches
     first_train = next(e for e in after if e["event"] == "train")
     assert (first_train["variant"], first_train["epoch"], first_train["batch"]) == ("mixup", 2, 4)
     assert [(e["variant"], e["epoch"]) for e in after if e["event"] == "epoch"] == [("mixup", 2)]

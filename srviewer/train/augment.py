@@ -56,6 +56,7 @@ class AugmentConfig:
     tta: bool = False                   # validation also on the flipped image, predictions averaged
     log_every: int = 5                  # a "train" event every N batches
     max_batches: int | None = None      # cap on batches per epoch (demos, benchmarks)
+    xla: bool = False                   # compile the train step with XLA (jit_compile=True)
 
     @classmethod
     def from_dict(cls, values: dict) -> "AugmentConfig":
@@ -134,7 +135,7 @@ class _Trainer:
         def correct(y, p):
             return tf.reduce_sum(tf.cast(tf.equal(tf.argmax(y, -1), tf.argmax(p, -1)), tf.float32))
 
-        @tf.function(input_signature=[spec, label_spec])
+        @tf.function(input_signature=[spec, label_spec], jit_compile=bool(config.xla))
         def train_step(x, y):
             with tf.GradientTape() as tape:
                 p = model(x, training=True)
@@ -226,7 +227,7 @@ def run_experiment(config: AugmentConfig, resume: bool = False, stop: CancelToke
 def _run(config, resume, stop, run_dir, events, log) -> dict:
     import keras  # noqa: PLC0415
 
-    atomic_write_json(run_dir / "config.json", dataclasses.asdict(config))
+    atomic_write_json(run_dir / "config.json", {"kind": "augment", **dataclasses.asdict(config)})
     source = open_source(config.data, size=config.size, val_fraction=config.val_fraction, seed=config.seed)
     log(f"data: {source.description}: {source.num_classes} classes, {source.train_size} train / "
         f"{source.val_size} val images")
@@ -246,11 +247,17 @@ def _run(config, resume, stop, run_dir, events, log) -> dict:
     trainer = _Trainer(config, source, model, log)
     per_epoch = trainer.batches_per_epoch()
     total = per_epoch * config.epochs * len(config.variants)
-    events.emit("started", step=0, total_steps=total, kind="augment", resumed=bool(resume),
+    start_step = 0
+    for number, variant in enumerate(config.variants if resume else []):
+        saved = ckpt.read_state(run_dir, variant)
+        if saved:
+            start_step = max(start_step, number * per_epoch * config.epochs + int(saved.get("step", 0)))
+    events.emit("started", step=start_step, total_steps=total, kind="augment", resumed=bool(resume),
                 pretrained=pretrained, model=config.model, variants=config.variants, epochs=config.epochs,
                 batches_per_epoch=per_epoch, classes=source.num_classes)
     histories: dict[str, list[dict]] = {}
-    for variant in config.variants:
+    for number, variant in enumerate(config.variants):
+        offset = number * per_epoch * config.epochs  # event steps count over all variants
         state = ckpt.read_state(run_dir, variant) if resume else None
         if state and state["done"] and state["epoch"] >= config.epochs:
             histories[variant] = state["history"][: config.epochs]
@@ -260,8 +267,8 @@ def _run(config, resume, stop, run_dir, events, log) -> dict:
             ckpt.load(run_dir, state, model, trainer.optimizer)
             log(f"{variant}: resuming at epoch {state['epoch'] + 1}, batch {state['batch']}")
         state = {**(state or ckpt.fresh_state(variant)), "done": False}
-        if _train_variant(trainer, state, run_dir, events, log, stop) == "stopped":
-            events.emit("finished", step=state["step"], reason="stopped", variant=variant,
+        if _train_variant(trainer, state, run_dir, events, log, stop, offset) == "stopped":
+            events.emit("finished", step=offset + state["step"], reason="stopped", variant=variant,
                         epoch=state["epoch"] + 1, batch=state["batch"])
             log(f"stopped during {variant}; continue with --resume {run_dir}")
             return {"reason": "stopped"}
@@ -275,8 +282,11 @@ def _run(config, resume, stop, run_dir, events, log) -> dict:
     return {"reason": "done", "results": results}
 
 
-def _train_variant(trainer: _Trainer, state: dict, run_dir, events, log, stop) -> str:
-    """Train one variant from `state` (mutated in place) to the last epoch -> "done" | "stopped"."""
+def _train_variant(trainer: _Trainer, state: dict, run_dir, events, log, stop, offset: int) -> str:
+    """Train one variant from `state` (mutated in place) to the last epoch -> "done" | "stopped".
+
+    state["step"] counts this variant's batches; events say offset + that (the run's step).
+    """
     cfg = trainer.config
     variant, per_epoch = state["variant"], trainer.batches_per_epoch()
     events.emit("variant", variant=variant, epoch=state["epoch"] + 1, batch=state["batch"])
@@ -293,20 +303,20 @@ def _train_variant(trainer: _Trainer, state: dict, run_dir, events, log, stop) -
             state["step"] = state["epoch"] * per_epoch + state["batch"]
             if state["batch"] % max(1, cfg.log_every) == 0 or state["batch"] == per_epoch:
                 events.emit("train", variant=variant, epoch=epoch, batch=state["batch"], batches=per_epoch,
-                            step=state["step"], loss=float(loss),
+                            step=offset + state["step"], loss=float(loss),
                             accuracy=sums["correct"] / max(sums["count"], 1),
                             steps_per_s=session / max(time.time() - started, 1e-9))
             if _stop_requested(run_dir, stop) and state["batch"] < per_epoch:
                 path = ckpt.save(run_dir, state, trainer.model, trainer.optimizer)
                 state["generation"] += 1
-                events.emit("checkpoint", step=state["step"], variant=variant, epoch=epoch,
+                events.emit("checkpoint", step=offset + state["step"], variant=variant, epoch=epoch,
                             batch=state["batch"], path=str(path.relative_to(run_dir)))
                 return "stopped"
         val_loss, val_acc = trainer.evaluate()
         record = {"epoch": epoch, "loss": sums["loss"] / max(sums["count"], 1),
                   "accuracy": sums["correct"] / max(sums["count"], 1), "val_loss": val_loss,
                   "val_accuracy": val_acc, "seconds": round(time.time() - started, 2)}
-        events.emit("epoch", variant=variant, **record)
+        events.emit("epoch", variant=variant, step=offset + epoch * per_epoch, **record)
         log(f"{variant} epoch {epoch}/{cfg.epochs}: loss {record['loss']:.4f} acc {record['accuracy']:.3f} "
             f"val_loss {val_loss:.4f} val_acc {val_acc:.3f} ({record['seconds']:.0f} s)")
         state["history"].append(record)
@@ -314,7 +324,7 @@ def _train_variant(trainer: _Trainer, state: dict, run_dir, events, log, stop) -
                      step=epoch * per_epoch)
         path = ckpt.save(run_dir, state, trainer.model, trainer.optimizer)
         state["generation"] += 1
-        events.emit("checkpoint", step=state["step"], variant=variant, epoch=epoch, batch=0,
+        events.emit("checkpoint", step=offset + state["step"], variant=variant, epoch=epoch, batch=0,
                     path=str(path.relative_to(run_dir)))
         if epoch == cfg.epochs:
             ckpt.mark_done(run_dir, state)

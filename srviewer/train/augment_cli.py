@@ -38,12 +38,14 @@ def register(train_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--tta", action="store_true", default=None, help="validate on image + flipped image")
     p.add_argument("--log-every", type=int, default=None, help="a train event every N batches (default 5)")
     p.add_argument("--max-batches", type=int, default=None, help="cap batches per epoch (quick demos)")
+    p.add_argument("--xla", action="store_true", default=None, help="XLA-compile the train step "
+                   "(slower on CPU for ResNet50: 5.7 vs 3.4 s a batch of 16; try it on a GPU)")
     p.set_defaults(func=main)
     return p
 
 
 _FIELDS = ("data", "variants", "model", "weights", "epochs", "batch", "lr", "alpha", "size",
-           "val_fraction", "seed", "tta", "log_every", "max_batches")
+           "val_fraction", "seed", "tta", "log_every", "max_batches", "xla")
 
 
 def main(args) -> int:
