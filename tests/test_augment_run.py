@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from srviewer.core.cancel import CancelToken
+from srviewer.errors import SrviewerError
 from srviewer.train import augment, augment_cli
 from srviewer.train.events import read_events
 
@@ -139,7 +140,9 @@ def test_cli_sigterm_finishes_the_batch_checkpoints_and_exits_0(colour_folder, t
     last = read_events(out)[-1]
     assert (last["event"], last["reason"], last["batch"]) == ("finished", "stopped", 3)
     assert json.loads((out / "checkpoints" / "none" / "state.json").read_text())["batch"] == 3
-    args = parser.parse_args(["augment", "--resume", str(out), "--epochs", "1"])
+    with pytest.raises(SrviewerError, match="--batch cannot change"):
+        augment.load_run_config(out, {"batch": 4, "epochs": 1})
+    args = parser.parse_args(["augment", "--resume", str(out), "--epochs", "1", "--batch", "6"])
     assert args.func(args) == 0
     assert read_events(out)[-1]["reason"] == "done"
     assert [e["epoch"] for e in read_events(out) if e["event"] == "epoch"] == [1]
@@ -171,8 +174,6 @@ def test_offline_imagenet_says_so_and_trains_from_scratch(colour_folder, tmp_pat
 
 
 def test_a_used_run_folder_is_not_overwritten(colour_folder, tmp_path):
-    from srviewer.errors import SrviewerError
-
     out = tmp_path / "used"
     out.mkdir()
     (out / "events.jsonl").write_text("")

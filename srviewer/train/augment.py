@@ -337,12 +337,27 @@ def _train_variant(trainer: _Trainer, state: dict, run_dir, events, log, stop, o
     return "done"
 
 
+RESUME_OVERRIDES = ("epochs", "log_every", "tta")  # what a resumed run may change
+
+
 def load_run_config(run_dir, overrides: dict | None = None) -> AugmentConfig:
-    """The config.json of a run folder, with `overrides` (e.g. a larger epochs) applied."""
+    """The config.json of a run folder, with `overrides` applied.
+
+    Only RESUME_OVERRIDES may differ from the saved config (e.g. more epochs); another setting
+    given with a different value (batch, data, variants...) would break the batch order the
+    checkpoints point into, and raises SrviewerError.
+    """
     path = Path(run_dir) / "config.json"
     if not path.exists():
         raise SrviewerError(f"{run_dir} is not an augmentation run folder (no config.json)")
     values = json.loads(path.read_text(encoding="utf-8"))
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for key, value in (overrides or {}).items():
+        if value is None or key == "out":
+            continue
+        if key not in RESUME_OVERRIDES and values.get(key) != value:
+            flag = "--" + key.replace("_", "-")
+            raise SrviewerError(f"{flag} cannot change when resuming (the run has {values.get(key)!r}); "
+                                f"only --epochs, --log-every and --tta can")
+        values[key] = value
     values["out"] = str(run_dir)
     return AugmentConfig.from_dict(values)
