@@ -1,0 +1,151 @@
+"""`srviewer train srcnn|srresnet|srgan|augment|export`: the training engine from the command line.
+
+Settings come from the defaults, then `--config FILE` (JSON or YAML), then the flags given.
+`--resume RUN` reads RUN/config.json and continues from the last checkpoint (`--steps N` extends
+the run). Registering imports neither TensorFlow nor Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+_SR_FLAGS = {
+    # flag: (type, help)
+    "data": (str, "comma-separated folders of HR images, or tfds:div2k/bicubic_x4"),
+    "val": (str, "folder of HR validation images (e.g. ../shared/datasets/sr-val/Set5/HR)"),
+    "steps": (int, "total steps of the run"),
+    "batch": (int, "patches per step (default 16)"),
+    "patch": (int, "HR patch side in pixels (default 96)"),
+    "kernel": (str, "degradation kernel: matlab (default) or opencv"),
+    "lr": (float, "Adam learning rate at the start"),
+    "lr_boundaries": (str, "comma-separated steps where the rate is multiplied by --lr-factor"),
+    "lr_factor": (float, "learning-rate factor at each boundary (default 0.5)"),
+    "loss": (str, "pixel loss: mse or l1"),
+    "filters": (int, "generator filters (default 64)"),
+    "blocks": (int, "generator residual blocks (default 16)"),
+    "res_scale": (float, "residual branch scale (0.1 trains faster without batch norm)"),
+    "n1": (int, "SRCNN first-layer filters (default 64)"),
+    "n2": (int, "SRCNN second-layer filters (default 32)"),
+    "init": (str, "SRGAN: the SRResNet run folder or .weights.h5 to start from"),
+    "content_loss": (str, "SRGAN content loss: vgg54 (needs ImageNet VGG19 weights), l1 or mse"),
+    "adv_weight": (float, "SRGAN adversarial weight (default 1e-3)"),
+    "checkpoint_every": (int, "steps between checkpoints"),
+    "val_every": (int, "steps between validations"),
+    "log_every": (int, "steps between train events"),
+    "keep": (int, "checkpoints kept"),
+    "seed": (int, "random seed"),
+    "xla": (str, "XLA-compile the train step: auto, on, off"),
+}
+
+
+def register(subparsers) -> None:
+    train = subparsers.add_parser("train", help="train SRCNN/SRResNet/SRGAN or run the augmentation experiment",
+                                  description="The training engine. Each run writes config.json, events.jsonl, "
+                                  "checkpoints/, samples/ and best/latest weights into its run folder.")
+    kinds = train.add_subparsers(dest="train_kind", metavar="KIND", required=True)
+    for kind, text in (("srcnn", "SRCNN 9-5-5 on the bicubic-upscaled image, MSE"),
+                       ("srresnet", "the SRGAN generator with a pixel loss"),
+                       ("srgan", "the generator after adversarial training, from an SRResNet")):
+        p = kinds.add_parser(kind, help=text, description=text)
+        p.add_argument("--out", help="run folder to create (default runs/KIND-DATE)")
+        p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
+        p.add_argument("--config", help="JSON or YAML file with the same settings as the flags")
+        for name, (typ, helptext) in _SR_FLAGS.items():
+            p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None, help=helptext)
+        p.add_argument("--batch-norm", dest="batch_norm", action=argparse.BooleanOptionalAction, default=None,
+                       help="batch norm in the residual blocks (the paper's; off trains faster)")
+        p.add_argument("--bicubic-residual", dest="bicubic_residual", action=argparse.BooleanOptionalAction,
+                       default=None, help="learn the residual over the bicubic upscale")
+        p.set_defaults(func=_run_sr, kind=kind)
+    exp = kinds.add_parser("export", help="copy a run's best generator into weights/ with a model card")
+    exp.add_argument("run", help="run folder")
+    exp.add_argument("--name", required=True, help="method name: srcnn, srresnet or srgan")
+    exp.add_argument("--weights-dir", default=None, help="default: the repository's weights/")
+    exp.add_argument("--which", choices=("best", "latest"), default="best")
+    exp.add_argument("--notes", default=None, help="a Markdown file appended to the card (why these choices)")
+    exp.set_defaults(func=_run_export)
+    if importlib.util.find_spec("srviewer.train.augment_cli") is not None:
+        from srviewer.train import augment_cli
+
+        augment_cli.register(kinds)
+
+
+def _resolve(args) -> tuple:
+    from datetime import datetime
+
+    from srviewer.errors import DataError
+    from srviewer.train.sr_config import SRConfig, read_config_file
+
+    values: dict = {}
+    resumed = False
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "config.json").exists():
+            raise DataError(f"--resume {run_dir}: no config.json there (not a run folder)")
+        values = read_config_file(run_dir / "config.json")
+        resumed = True
+    else:
+        run_dir = Path(args.out or f"runs/{args.kind}-{datetime.now():%Y%m%d-%H%M%S}")
+        values["kind"] = args.kind
+    if args.config:
+        base = Path(args.config).resolve().parent
+        from_file = read_config_file(args.config)
+        for key in ("data", "val", "init"):
+            value = from_file.get(key)
+            if isinstance(value, str):
+                value = [value] if key == "data" else value
+            if value is not None:
+                from_file[key] = [str((base / v).resolve()) if not str(v).startswith("tfds:") else v
+                                  for v in value] if key == "data" else str((base / value).resolve())
+        values.update(from_file)
+    for name in list(_SR_FLAGS) + ["batch_norm", "bicubic_residual"]:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if name == "data":
+            value = [v for v in value.split(",") if v]
+        elif name == "lr_boundaries":
+            value = [int(v) for v in value.split(",") if v]
+        values[name] = value
+    if resumed and values.get("kind") != args.kind:
+        raise DataError(f"--resume {run_dir} is a {values.get('kind')} run, not {args.kind}")
+    values["kind"] = args.kind
+    return SRConfig.from_dict(values), run_dir, resumed
+
+
+def _run_sr(args) -> int:
+    from srviewer.core.atomic import atomic_write_json
+    from srviewer.errors import DataError
+    from srviewer.train.sr_trainer import SRTrainer, StopFlag, check_data_readable
+
+    cfg, run_dir, resumed = _resolve(args)
+    check_data_readable(cfg)
+    if not resumed and (run_dir / "checkpoints").exists():
+        raise DataError(f"{run_dir} already holds a run: use --resume {run_dir} or another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / "config.json", cfg.to_dict())
+    stop = StopFlag(run_dir)
+    stop.install()
+    trainer = SRTrainer(cfg, run_dir, resumed=resumed)
+    validator = None
+    if cfg.val:
+        from srviewer.train.sr_validate import Validator
+
+        validator = Validator(cfg.val, cfg.scale, cfg.kernel, trainer.spec["input"])
+    try:
+        trainer.run(stop, validator)
+    except Exception as exc:
+        trainer.events.emit("error", message=f"{type(exc).__name__}: {exc}")
+        raise
+    return 0
+
+
+def _run_export(args) -> int:
+    from srviewer.train.model_card import export_run
+
+    path = export_run(Path(args.run), args.name, weights_dir=args.weights_dir, which=args.which,
+                      notes=args.notes)
+    print(f"wrote {path}")
+    return 0

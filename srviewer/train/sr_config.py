@@ -1,0 +1,111 @@
+"""Settings of a super-resolution training run: defaults, a JSON/YAML file, then the flags.
+
+The resolved settings are written to RUN/config.json; `--resume RUN` reads them back, so a
+resumed run trains the same model with the same schedule (only `steps` and the intervals may
+change).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from srviewer.errors import DataError
+
+KINDS = ("srcnn", "srresnet", "srgan")
+
+
+@dataclass
+class SRConfig:
+    kind: str = "srresnet"
+    data: list[str] = field(default_factory=list)   # folders of HR images, or ["tfds:NAME"]
+    val: str | None = None                           # folder of HR validation images (Set5)
+    steps: int = 1000                                # total steps of the run
+    batch: int = 16
+    patch: int = 96                                  # HR patch side; LR is patch / scale
+    scale: int = 4
+    kernel: str = "matlab"                           # degradation: "matlab" or "opencv"
+    lr: float = 1e-4                                 # Adam learning rate at step 0
+    lr_boundaries: list[int] = field(default_factory=list)  # steps where the rate is multiplied
+    lr_factor: float = 0.5                           # ... by this factor
+    loss: str = "mse"                                # pixel loss: "mse" or "l1"
+    # generator (srresnet / srgan)
+    filters: int = 64
+    blocks: int = 16
+    batch_norm: bool = True
+    res_scale: float = 1.0
+    bicubic_residual: bool = False
+    # srcnn
+    n1: int = 64
+    n2: int = 32
+    # srgan
+    init: str | None = None                          # SRResNet run folder or .weights.h5 (+ .json)
+    content_loss: str = "vgg54"                      # "vgg54", "l1" or "mse"
+    adv_weight: float = 1e-3
+    # bookkeeping
+    checkpoint_every: int = 250
+    val_every: int = 250
+    log_every: int = 10
+    keep: int = 3                                    # checkpoints kept
+    seed: int = 0
+    xla: str = "auto"                                # "auto", "on", "off"
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "SRConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DataError(f"unknown training setting(s): {', '.join(unknown)}")
+        cfg = cls(**values)
+        cfg.validate()
+        return cfg
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def validate(self) -> None:
+        if self.kind not in KINDS:
+            raise DataError(f"unknown training kind {self.kind!r}")
+        if self.loss not in ("mse", "l1"):
+            raise DataError(f"--loss must be mse or l1, not {self.loss!r}")
+        if self.content_loss not in ("vgg54", "l1", "mse"):
+            raise DataError(f"--content-loss must be vgg54, l1 or mse, not {self.content_loss!r}")
+        if self.steps < 1 or self.batch < 1:
+            raise DataError("--steps and --batch must be at least 1")
+        if self.patch % self.scale:
+            raise DataError(f"--patch {self.patch} must be a multiple of the scale {self.scale}")
+        if self.kind == "srgan" and not self.init:
+            raise DataError("srgan starts from a trained SRResNet: pass --init RUN_DIR or a .weights.h5")
+        if not self.data:
+            raise DataError("no training data: pass --data FOLDER (or tfds:div2k/bicubic_x4)")
+
+    def generator_spec(self) -> dict:
+        """The sidecar's factory + kwargs for the generator this run trains."""
+        if self.kind == "srcnn":
+            return {"factory": "srcnn", "kwargs": {"n1": self.n1, "n2": self.n2}, "input": "bicubic"}
+        return {"factory": "sr_resnet", "input": "lr", "kwargs": {
+            "num_filters": self.filters, "num_res_blocks": self.blocks, "scale": self.scale,
+            "batch_norm": self.batch_norm, "res_scale": self.res_scale,
+            "bicubic_residual": self.bicubic_residual}}
+
+
+def read_config_file(path: str | Path) -> dict:
+    """Settings from a .json or .yaml/.yml file; relative data paths resolve against the file's repo."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"config file {path} cannot be read ({exc.strerror})") from None
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            values = yaml.safe_load(text) or {}
+        else:
+            values = json.loads(text)
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"config file {path} is not valid: {exc}") from None
+    if not isinstance(values, dict):
+        raise DataError(f"config file {path} must hold a mapping of settings")
+    return {k.replace("-", "_"): v for k, v in values.items()}

@@ -1,0 +1,279 @@
+"""The super-resolution trainer: SRCNN, SRResNet (pixel loss) and SRGAN (content + adversarial).
+
+One `SRTrainer` owns the generator (and for SRGAN the discriminator), their Adam optimizers, a
+`tf.train.Checkpoint` with the step and all optimizer state, and a `CheckpointManager` keeping the
+last K. The learning rate is a piecewise-constant schedule of the optimizer's own iteration
+count, so a resumed run continues the schedule where it stopped. A stop request (SIGINT,
+SIGTERM, a STOP file in the run folder) is honoured after the current step: checkpoint, a
+`finished` event with reason "stopped", exit 0.
+
+Data in the graph: float32 NHWC RGB in [0, 1].
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+
+from srviewer.core.atomic import atomic_path, atomic_write_json
+from srviewer.errors import DataError, ModelFileError
+from srviewer.train.events import EventLog, print_progress, read_events
+from srviewer.train.sr_config import SRConfig
+from srviewer.train.sr_data import PatchSampler, load_training_data, make_dataset
+
+STOP_FILE = "STOP"
+LABELS = {"srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM or by a STOP file in the run folder."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir, self.requested = run_dir, False
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                signal.signal(sig, self._on_signal)
+            except ValueError:  # not the main thread (tests drive the trainer from a thread)
+                pass
+
+    def _on_signal(self, signum, frame) -> None:  # noqa: ARG002
+        self.requested = True
+
+    def check(self) -> bool:
+        if (self.run_dir / STOP_FILE).exists():
+            self.requested = True
+        return self.requested
+
+
+def _machine() -> str:
+    import os
+
+    return f"{platform.machine()} {os.cpu_count()} CPU threads, {platform.system()}"
+
+
+class SRTrainer:
+    def __init__(self, cfg: SRConfig, run_dir: Path, resumed: bool = False):
+        import keras
+        import tensorflow as tf
+
+        from srviewer.core import models
+
+        self.tf, self.cfg, self.run_dir, self.resumed = tf, cfg, Path(run_dir), resumed
+        self.spec = cfg.generator_spec()
+        keras.utils.set_random_seed(cfg.seed)
+        self.generator = models.build(self.spec)
+        self.events = EventLog(self.run_dir)
+        schedule = self._schedule()
+        self.g_opt = keras.optimizers.Adam(schedule)
+        self.g_opt.build(self.generator.trainable_variables)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        tracked = {"step": self.step, "generator": self.generator, "g_opt": self.g_opt}
+        self.discriminator = self.content = None
+        if cfg.kind == "srgan":
+            self.discriminator = models.discriminator(hr_size=cfg.patch)
+            self.d_opt = keras.optimizers.Adam(schedule)
+            self.d_opt.build(self.discriminator.trainable_variables)
+            tracked |= {"discriminator": self.discriminator, "d_opt": self.d_opt}
+            if cfg.content_loss == "vgg54":
+                self.content = models.vgg54()  # raises the clear offline message
+        self.ckpt = tf.train.Checkpoint(**tracked)
+        self.manager = tf.train.CheckpointManager(self.ckpt, str(self.run_dir / "checkpoints"), max_to_keep=cfg.keep)
+        self.state_path = self.run_dir / "state.json"
+        self.state = {"best_psnr_y": -math.inf, "best_step": None, "train_seconds": 0.0}
+        if self.manager.latest_checkpoint:
+            self.ckpt.restore(self.manager.latest_checkpoint).expect_partial()
+            if self.state_path.exists():
+                self.state.update(json.loads(self.state_path.read_text()))
+        elif cfg.kind == "srgan":
+            self._load_init(cfg.init)
+        self._step_fn = None
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _schedule(self):
+        import keras
+
+        cfg = self.cfg
+        if not cfg.lr_boundaries:
+            return cfg.lr
+        values = [cfg.lr * cfg.lr_factor**i for i in range(len(cfg.lr_boundaries) + 1)]
+        return keras.optimizers.schedules.PiecewiseConstantDecay(list(cfg.lr_boundaries), values)
+
+    def _load_init(self, init: str) -> None:
+        path = Path(init)
+        if path.is_dir():
+            path = path / "best.weights.h5"
+        sidecar = path.with_name(path.name.replace(".weights.h5", ".json"))
+        if not path.exists():
+            raise ModelFileError(f"--init {init}: {path} not found (train an SRResNet first)")
+        if sidecar.exists():
+            kwargs = json.loads(sidecar.read_text()).get("kwargs", {})
+            if kwargs != self.spec["kwargs"]:
+                raise ModelFileError(f"--init {path} is a generator with {kwargs}, but this run "
+                                     f"trains {self.spec['kwargs']}: pass the same --filters/--blocks/...")
+        try:
+            self.generator.load_weights(str(path))
+        except Exception as exc:  # noqa: BLE001
+            raise ModelFileError(f"--init {path} does not fit the generator: {exc}") from None
+
+    def _pixel_loss(self, a, b):
+        tf = self.tf
+        return tf.reduce_mean(tf.abs(a - b)) if self.cfg.loss == "l1" else tf.reduce_mean(tf.square(a - b))
+
+    def _generator_input(self, lr):
+        if self.spec["input"] != "bicubic":
+            return lr
+        from srviewer.core.layers import BicubicUpsample
+
+        if not hasattr(self, "_bicubic"):
+            self._bicubic = BicubicUpsample(self.cfg.scale)
+        return self._bicubic(lr)
+
+    def _make_step(self, jit: bool):
+        tf, cfg = self.tf, self.cfg
+        if cfg.kind != "srgan":
+            def step(lr, hr):
+                with tf.GradientTape() as tape:
+                    sr = self.generator(self._generator_input(lr), training=True)
+                    loss = self._pixel_loss(sr, hr)
+                grads = tape.gradient(loss, self.generator.trainable_variables)
+                self.g_opt.apply_gradients(zip(grads, self.generator.trainable_variables))
+                return {"loss": loss}
+        else:
+            bce = lambda y, p: tf.reduce_mean(-(y * tf.math.log(p + 1e-7) + (1 - y) * tf.math.log(1 - p + 1e-7)))  # noqa: E731
+
+            def content_loss(sr, hr):
+                if self.content is None:
+                    return self._pixel_loss(sr, hr) if cfg.content_loss == cfg.loss else (
+                        tf.reduce_mean(tf.abs(sr - hr)) if cfg.content_loss == "l1" else tf.reduce_mean(tf.square(sr - hr)))
+                return tf.reduce_mean(tf.square(self.content(sr) / 12.75 - self.content(hr) / 12.75))
+
+            def step(lr, hr):
+                with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+                    sr = self.generator(lr, training=True)
+                    real = self.discriminator(hr, training=True)
+                    fake = self.discriminator(sr, training=True)
+                    c_loss = content_loss(sr, hr)
+                    adv = bce(tf.ones_like(fake), fake)
+                    g_loss = c_loss + cfg.adv_weight * adv
+                    d_loss = bce(tf.ones_like(real), real) + bce(tf.zeros_like(fake), fake)
+                g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+                self.g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+                self.d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+                return {"loss": g_loss, "content_loss": c_loss, "adv_loss": adv, "d_loss": d_loss,
+                        "d_real": tf.reduce_mean(real), "d_fake": tf.reduce_mean(fake)}
+        return tf.function(step, jit_compile=jit)
+
+    def _compiled_step(self, lr, hr):
+        """The first call picks XLA when allowed and it compiles; otherwise a plain graph."""
+        if self._step_fn is None:
+            if self.cfg.xla in ("auto", "on"):
+                try:
+                    fn = self._make_step(True)
+                    out = fn(lr, hr)
+                    self._step_fn = fn
+                    return out
+                except Exception as exc:  # noqa: BLE001 - XLA unsupported here: plain graph
+                    if self.cfg.xla == "on":
+                        raise
+                    print_progress(f"XLA unavailable ({type(exc).__name__}); using a plain graph")
+            self._step_fn = self._make_step(False)
+        return self._step_fn(lr, hr)
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, stop: StopFlag, validator=None) -> str:
+        cfg, tf = self.cfg, self.tf
+        start = int(self.step.numpy())
+        if start >= cfg.steps:
+            self.events.emit("finished", step=start, reason="done")
+            return "done"
+        pairs = load_training_data(cfg.data, cfg.scale, cfg.kernel, cfg.patch)
+        sampler = PatchSampler(pairs, cfg.patch, cfg.batch, cfg.seed)
+        batches = iter(make_dataset(sampler, start))
+        self.events.emit("started", step=start, total_steps=cfg.steps, kind=cfg.kind, resumed=self.resumed,
+                         images=len(pairs.hr), machine=_machine())
+        print_progress(f"{cfg.kind}: step {start} of {cfg.steps}, {len(pairs.hr)} training images")
+        reason, tick, tick_step, t_last = "done", time.perf_counter(), start, time.perf_counter()
+        step = start
+        while step < cfg.steps:
+            lr_b, hr_b = next(batches)
+            losses = self._compiled_step(lr_b, hr_b)
+            step = int(self.step.assign_add(1).numpy())
+            now = time.perf_counter()
+            self.state["train_seconds"] += now - t_last
+            t_last = now
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                rate = (step - tick_step) / max(now - tick, 1e-9)
+                values = {k: float(v) for k, v in losses.items()}
+                values["lr"] = float(self.g_opt.learning_rate)
+                self.events.emit("train", step=step, steps_per_s=round(rate, 4), **values)
+                print_progress(f"step {step}/{cfg.steps} loss {values['loss']:.5f} ({rate:.2f} steps/s)")
+                tick, tick_step = now, step
+            if validator is not None and (step % cfg.val_every == 0 or step == cfg.steps):
+                self.validate(validator, step)
+            stopping = stop.check()
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps or stopping:
+                self.save_checkpoint(step)
+            if stopping and step < cfg.steps:
+                reason = "stopped"
+                break
+        if (self.run_dir / STOP_FILE).exists():
+            (self.run_dir / STOP_FILE).unlink()
+        self.events.emit("finished", step=step, reason=reason)
+        print_progress(f"{cfg.kind}: {reason} at step {step}")
+        return reason
+
+    def validate(self, validator, step: int) -> dict:
+        scores, outputs = validator.evaluate(self.generator)
+        self.events.emit("val", step=step, **scores)
+        sample = Path("samples") / f"step_{step:06d}.png"
+        validator.write_sample(self.run_dir / sample, outputs)
+        self.events.emit("sample", step=step, path=str(sample))
+        print_progress(f"val step {step}: PSNR-Y {scores['psnr_y']:.3f} dB, SSIM-Y {scores['ssim_y']:.4f}")
+        if scores["psnr_y"] > self.state["best_psnr_y"]:
+            self.state.update(best_psnr_y=scores["psnr_y"], best_step=step, best_scores=scores)
+            self.export_weights("best", step, scores)
+        return scores
+
+    def save_checkpoint(self, step: int) -> None:
+        path = self.manager.save(checkpoint_number=step)
+        self.export_weights("latest", step, None)
+        atomic_write_json(self.state_path, self.state)
+        self.events.emit("checkpoint", step=step, path=str(Path(path).relative_to(self.run_dir)))
+
+    def export_weights(self, name: str, step: int, scores: dict | None) -> None:
+        """RUN/NAME.weights.h5 + NAME.json: a generator the comparison window loads as a method."""
+        with atomic_path(self.run_dir / f"{name}.weights.h5", suffix=".weights.h5") as tmp:
+            self.generator.save_weights(str(tmp))
+        sidecar = {"format": 1, "factory": self.spec["factory"], "kwargs": self.spec["kwargs"],
+                   "scale": self.cfg.scale, "input": self.spec["input"],
+                   "label": f"{LABELS[self.cfg.kind]} ({self.run_dir.name}, step {step})",
+                   "kind": self.cfg.kind, "step": step, "kernel": self.cfg.kernel}
+        if scores:
+            sidecar["val_scores"] = scores
+        atomic_write_json(self.run_dir / f"{name}.json", sidecar)
+
+
+def last_checkpoint_step(run_dir: Path) -> int | None:
+    """The step of the newest readable checkpoint of a run, from the manager's index."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints"))
+    return None if latest is None else int(latest.rsplit("-", 1)[-1])
+
+
+def validation_history(run_dir: Path) -> list[dict]:
+    return [e for e in read_events(run_dir) if e.get("event") == "val"]
+
+
+def check_data_readable(cfg: SRConfig) -> None:
+    for item in cfg.data:
+        if not item.startswith("tfds:") and not Path(item).is_dir():
+            raise DataError(f"training data folder {item} does not exist")
