@@ -29,7 +29,7 @@ def register(train_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--weights", choices=("imagenet", "none"), default=None, help="default imagenet")
     p.add_argument("--epochs", type=int, default=None, help="default 3 (ResNet50 from scratch: ~4.5 min an epoch per variant on 2 CPU cores)")
     p.add_argument("--batch", type=int, default=None, help="default 16")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-4 with ImageNet weights, 1e-3 from scratch)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-4 with ImageNet weights, 3e-4 from scratch)")
     p.add_argument("--alpha", type=float, default=None, help="Beta(alpha, alpha) for CutMix and MixUp "
                    "(default 1.0 for CutMix, 0.2 for MixUp)")
     p.add_argument("--size", type=int, default=None, help="image side, default 224")

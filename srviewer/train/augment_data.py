@@ -118,7 +118,7 @@ def _import_tfds():
     try:
         import tensorflow_datasets as tfds  # noqa: PLC0415 - optional, heavy
     except ImportError as exc:
-        raise DataError(f"tensorflow_datasets is not installed ({exc.name or exc}); {FOLDER_HINT}") from None
+        raise DataError(f"tensorflow_datasets is not installed (pip install tensorflow-datasets); {FOLDER_HINT}") from None
     return tfds
 
 
