@@ -1,0 +1,190 @@
+"""Headless jobs: `srviewer upscale`, `srviewer compare`, `srviewer bench`.
+
+The same core engine as the window (methods registry, comparison run, export). Registering the
+sub-commands imports neither TensorFlow nor Qt; TensorFlow loads when a learned method first runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+DEFAULT_METHODS = "bicubic,srcnn,srresnet,srgan"
+
+
+def _add_common(p) -> None:
+    p.add_argument("--weights-dir", default=None, help="folder of NAME.weights.h5 + NAME.json (default: weights/)")
+    p.add_argument("--kernel", choices=("matlab", "opencv"), default="matlab",
+                   help="bicubic kernel: matlab (antialiased imresize, the papers') or opencv (INTER_CUBIC)")
+    p.add_argument("--model", action="append", default=[], metavar="FILE",
+                   help="add a Keras model file as a method (.keras, .h5, or .weights.h5 + .json)")
+    p.add_argument("--trust-model-code", action="store_true",
+                   help="allow model files that carry code (Lambda layers): only for files you trust")
+
+
+def register(subparsers) -> None:
+    up = subparsers.add_parser("upscale", help="upscale one image x4 with one method",
+                               description="Blind x4 upscaling of IMAGE (alpha and 16-bit kept).")
+    up.add_argument("image")
+    up.add_argument("-o", "--out", help="output file (default IMAGE_x4_METHOD.png)")
+    up.add_argument("--method", default="srgan", help="bicubic, srcnn, srresnet, srgan or a --model's name")
+    _add_common(up)
+    up.set_defaults(func=run_upscale)
+
+    cmp_ = subparsers.add_parser("compare", help="compare methods on one image, with PSNR/SSIM",
+                                 description="Reference mode (default): IMAGE is the ground truth and the LR "
+                                 "is made from it. Blind mode: IMAGE is the LR input; nothing is scored.")
+    cmp_.add_argument("image")
+    mode = cmp_.add_mutually_exclusive_group()
+    mode.add_argument("--reference", dest="mode", action="store_const", const="reference")
+    mode.add_argument("--blind", dest="mode", action="store_const", const="blind")
+    cmp_.set_defaults(mode="reference")
+    cmp_.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma-separated (default {DEFAULT_METHODS})")
+    cmp_.add_argument("--out", help="export folder: result images, metrics.csv, manifest.json, crops.png")
+    cmp_.add_argument("--crop", help="x,y,w,h in HR pixels: crop scores and the crop figure")
+    cmp_.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _add_common(cmp_)
+    cmp_.set_defaults(func=run_compare)
+
+    b = subparsers.add_parser("bench", help="score methods on a folder of HR images (e.g. Set5)")
+    b.add_argument("hr_dir")
+    b.add_argument("--lr-dir", help="use these LR files (matched by name) instead of making them")
+    b.add_argument("--methods", default=DEFAULT_METHODS)
+    b.add_argument("--json", action="store_true")
+    _add_common(b)
+    b.set_defaults(func=run_bench)
+
+
+def _registry(args):
+    from srviewer.core.methods import default_registry
+
+    registry = default_registry(weights_dir=args.weights_dir, kernel=args.kernel)
+    added = [registry.add_model_file(path, trust_code=args.trust_model_code).name for path in args.model]
+    return registry, added
+
+
+def _usable(registry, names: list[str]) -> list[str]:
+    from srviewer.errors import MethodUnavailable
+
+    usable = []
+    for name in names:
+        try:
+            ok, reason = registry.get(name).availability()
+        except KeyError:
+            ok, reason = False, f"unknown method {name!r} (known: {', '.join(registry.names())})"
+        if ok:
+            usable.append(name)
+        else:
+            print(f"srviewer: skipping {name}: {reason}", file=sys.stderr)
+    if not usable:
+        raise MethodUnavailable("none of the requested methods can run")
+    return usable
+
+
+def _progress_printer(name: str):
+    def progress(fraction: float) -> None:
+        print(f"\r{name}: {fraction * 100:5.1f}%", end="", file=sys.stderr, flush=True)
+    return progress
+
+
+def run_upscale(args) -> int:
+    from srviewer.core.images import read_image, write_image
+    from srviewer.core.methods import upscale_image
+
+    loaded = read_image(args.image)
+    registry, added = _registry(args)
+    name = added[0] if added and args.method == "srgan" else args.method
+    _usable(registry, [name])
+    result = upscale_image(registry.get(name), loaded, progress=_progress_printer(name))
+    print(file=sys.stderr)
+    src = Path(args.image)
+    out = Path(args.out) if args.out else src.with_name(f"{src.stem}_x4_{name}.png")
+    write_image(out, result.rgb, result.alpha)
+    for note in loaded.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {out} ({result.width}x{result.height})")
+    return 0
+
+
+def _parse_crop(text: str | None):
+    from srviewer.errors import SrviewerError
+
+    if not text:
+        return None
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise SrviewerError(f"--crop wants x,y,w,h in pixels, not {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise SrviewerError("--crop width and height must be positive")
+    return (x, y, w, h)
+
+
+def _fmt(v, digits):
+    return "" if v is None else ("inf" if math.isinf(v) else f"{v:.{digits}f}")
+
+
+def run_compare(args) -> int:
+    from srviewer.core import compare as cmp
+    from srviewer.core.export import crop_rows, export_results
+    from srviewer.core.images import read_image
+
+    loaded = read_image(args.image)
+    registry, added = _registry(args)
+    names = [n for n in args.methods.split(",") if n] + added
+    names = _usable(registry, list(dict.fromkeys(names)))
+    crop = _parse_crop(args.crop)
+    request = cmp.CompareRequest(image=loaded, methods=names, mode=args.mode, kernel=args.kernel)
+    prepared = finished = None
+    for event in cmp.run_comparison(request, registry):
+        if isinstance(event, cmp.Prepared):
+            prepared = event
+        elif isinstance(event, cmp.MethodProgress):
+            _progress_printer(event.name)(event.fraction)
+        elif isinstance(event, cmp.MethodFinished):
+            print(f"\r{event.name}: done in {event.seconds:.2f} s", file=sys.stderr)
+        elif isinstance(event, cmp.MethodFailed):
+            print(f"\rsrviewer: {event.name} failed: {event.message}", file=sys.stderr)
+        elif isinstance(event, cmp.RunFinished):
+            finished = event
+    region = crop_rows(prepared.hr, finished.results, crop)
+    if args.out:
+        export_results(args.out, prepared.lr, prepared.hr, finished.results, crop, request, prepared)
+    if args.json:
+        print(json.dumps({"image": str(args.image), "mode": args.mode, "kernel": args.kernel,
+                          "results": {n: {"scores": r.scores, "seconds": r.seconds,
+                                          "crop_scores": region.get(n)} for n, r in finished.results.items()},
+                          "failed": finished.failed}, indent=2))
+        return 0 if finished.results else 2
+    print(f"{'method':<12} {'PSNR-Y':>8} {'SSIM-Y':>8} {'PSNR-RGB':>9} {'SSIM-RGB':>9} {'seconds':>8}")
+    for name, r in finished.results.items():
+        s = r.scores or {}
+        print(f"{name:<12} {_fmt(s.get('psnr_y'), 2):>8} {_fmt(s.get('ssim_y'), 4):>8} "
+              f"{_fmt(s.get('psnr_rgb'), 2):>9} {_fmt(s.get('ssim_rgb'), 4):>9} {r.seconds:>8.2f}")
+    if region:
+        print(f"crop {crop}:")
+        for name, s in region.items():
+            print(f"{name:<12} {_fmt(s['psnr_y'], 2):>8} {_fmt(s['ssim_y'], 4):>8}")
+    if args.mode == "reference":
+        print("PSNR/SSIM: Y of BT.601, border 4 (paper convention); RGB with the same border")
+    if args.out:
+        print(f"exported to {args.out}")
+    return 0 if finished.results else 2
+
+
+def run_bench(args) -> int:
+    from srviewer.core.bench import bench
+
+    registry, added = _registry(args)
+    names = _usable(registry, list(dict.fromkeys([n for n in args.methods.split(",") if n] + added)))
+    rows = bench(args.hr_dir, names, registry, lr_dir=args.lr_dir, kernel=args.kernel)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'method':<12} {'image':<14} {'PSNR-Y':>8} {'SSIM-Y':>8} {'PSNR-RGB':>9} {'SSIM-RGB':>9} {'sharp':>6}")
+    for r in rows:
+        print(f"{r['method']:<12} {r['image']:<14} {_fmt(r['psnr_y'], 2):>8} {_fmt(r['ssim_y'], 4):>8} "
+              f"{_fmt(r['psnr_rgb'], 2):>9} {_fmt(r['ssim_rgb'], 4):>9} {_fmt(r['sharpness'], 2):>6}")
+    return 0

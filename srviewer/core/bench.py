@@ -1,0 +1,65 @@
+"""Benchmark methods on a folder of HR images (Set5 and the like), in the paper convention.
+
+Without `lr_dir` the LR is made from each HR image with the kernel; with it the given LR files are
+used, matched by name (`img_001.png` <-> `img_001x4.png` or `img_001.png`). Scores: Y (border =
+scale) and RGB, and the sharpness ratio (Laplacian energy of SR over HR).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from srviewer.core.conventions import downscale, mod_crop
+from srviewer.core.images import from_float, read_image, to_float, to_uint8
+from srviewer.core.metrics import score, sharpness_ratio
+from srviewer.errors import ImageReadError, SrviewerError
+
+IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+
+
+def _find_lr(lr_dir: Path, stem: str, scale: int) -> Path:
+    for candidate in (f"{stem}x{scale}", stem, f"{stem}_x{scale}", f"{stem}_LR"):
+        for suffix in IMAGE_SUFFIXES:
+            path = lr_dir / f"{candidate}{suffix}"
+            if path.exists():
+                return path
+    raise ImageReadError(f"no LR file for {stem} in {lr_dir}")
+
+
+def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matlab", scale: int = 4,
+          progress=None) -> list[dict]:
+    """Rows {method, image, psnr_y, ssim_y, psnr_rgb, ssim_rgb, sharpness}; a "mean" row per method last."""
+    hr_dir = Path(hr_dir)
+    if not hr_dir.is_dir():
+        raise SrviewerError(f"{hr_dir} is not a folder")
+    paths = sorted(p for p in hr_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise SrviewerError(f"no images in {hr_dir}")
+    data = []
+    for path in paths:
+        img = read_image(path)
+        hr = mod_crop(to_uint8(img.rgb), scale)
+        if lr_dir is not None:
+            lr = to_uint8(read_image(_find_lr(Path(lr_dir), path.stem, scale)).rgb)
+            if lr.shape[0] * scale != hr.shape[0] or lr.shape[1] * scale != hr.shape[1]:
+                raise SrviewerError(f"{path.name}: the LR file is not the HR size / {scale}")
+        else:
+            lr = downscale(hr, scale, kernel)
+        data.append((path.stem, hr, lr, img.is_grey))
+    rows = []
+    for name in methods:
+        method = registry.get(name)
+        per_image = []
+        for stem, hr, lr, is_grey in data:
+            sr = from_float(method.upscale(to_float(lr)), 8)
+            row = {"method": name, "image": stem, **score(sr, hr, border=scale, is_grey=is_grey),
+                   "sharpness": sharpness_ratio(sr, hr)}
+            per_image.append(row)
+            if progress:
+                progress(name, stem)
+        rows.extend(per_image)
+        mean = {k: float(np.mean([r[k] for r in per_image])) for k in per_image[0] if k not in ("method", "image")}
+        rows.append({"method": name, "image": "mean", **mean})
+    return rows

@@ -1,0 +1,170 @@
+"""A comparison run: one image through several methods, scored, as a stream of events.
+
+The CLI prints the events; the window's worker thread relays them as Qt signals. Order:
+`Prepared`, then per method `MethodStarted`, any number of `MethodProgress`, and `MethodFinished`
+or `MethodFailed`; then `RunFinished`. Cancelling raises `errors.Cancelled` (between methods, or
+between tiles inside a method).
+
+Reference mode: the image is the ground truth HR (mod-cropped to the scale) and the LR is made
+with the chosen kernel. Blind mode: the image is the LR; nothing is scored. Each SR result is
+quantised to the image's bit depth before scoring (as published figures are), and scored on
+0..255 values with the paper convention (Y of BT.601, border = scale) and on RGB.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from srviewer.core.cancel import CancelToken
+from srviewer.core.conventions import KERNELS, downscale, mod_crop
+from srviewer.core.images import LoadedImage, from_float, to_display_range, to_float, to_uint8
+from srviewer.core.metrics import score
+from srviewer.errors import Cancelled, SrviewerError
+
+MODES = ("reference", "blind")
+
+
+@dataclass
+class CompareRequest:
+    image: LoadedImage
+    methods: list[str]
+    mode: str = "reference"
+    kernel: str = "matlab"
+    scale: int = 4
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        if self.kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, not {self.kernel!r}")
+
+
+@dataclass
+class Prepared:
+    lr: np.ndarray                 # RGB uint8, the input every method sees (for display)
+    hr: np.ndarray | None          # RGB uint8 ground truth (reference mode)
+    lr_native: np.ndarray          # the LR at the image's bit depth (uint8 or uint16)
+    hr_native: np.ndarray | None
+    is_grey: bool
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MethodStarted:
+    name: str
+
+
+@dataclass
+class MethodProgress:
+    name: str
+    fraction: float
+
+
+@dataclass
+class MethodFinished:
+    name: str
+    sr: np.ndarray                 # RGB uint8, for display and the metrics maps
+    sr_native: np.ndarray          # at the image's bit depth (uint8 or uint16), for export
+    scores: dict | None            # psnr_y, ssim_y, psnr_rgb, ssim_rgb (reference mode)
+    seconds: float
+    label: str = ""
+
+
+@dataclass
+class MethodFailed:
+    name: str
+    message: str
+
+
+@dataclass
+class RunFinished:
+    results: dict[str, MethodFinished]
+    failed: dict[str, str]
+
+
+def prepare(request: CompareRequest) -> Prepared:
+    img = request.image
+    if request.mode == "reference":
+        hr = mod_crop(img.rgb, request.scale)
+        if min(hr.shape[:2]) < request.scale:
+            raise SrviewerError(f"the image ({img.width}x{img.height}) is too small for reference mode at "
+                                f"x{request.scale}: use blind mode")
+        lr = downscale(hr, request.scale, request.kernel)
+        return Prepared(to_uint8(lr), to_uint8(hr), lr, hr, img.is_grey, list(img.notes))
+    return Prepared(to_uint8(img.rgb), None, img.rgb, None, img.is_grey, list(img.notes))
+
+
+def _run_method(method, lr_float, cancel: CancelToken, events: queue.Queue) -> None:
+    """Worker thread body: upscale and put ("progress", f) / ("done", sr) / ("error", exc)."""
+    try:
+        sr = method.upscale(lr_float, progress=lambda f: events.put(("progress", float(f))), cancel=cancel)
+        events.put(("done", sr))
+    except BaseException as exc:  # noqa: BLE001 - relayed to the generator's thread
+        events.put(("error", exc))
+
+
+def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None = None) -> Iterator:
+    """Yield the events of one comparison (see the module docstring)."""
+    cancel = cancel or CancelToken()
+    prepared = prepare(request)
+    yield prepared
+    bit_depth = request.image.bit_depth
+    lr_float = to_float(prepared.lr_native)
+    hr_scored = None if prepared.hr_native is None else to_display_range(prepared.hr_native)
+    results: dict[str, MethodFinished] = {}
+    failed: dict[str, str] = {}
+    for name in request.methods:
+        cancel.raise_if_cancelled()
+        yield MethodStarted(name)
+        try:
+            method = registry.get(name)
+            ok, reason = method.availability()
+        except (KeyError, SrviewerError) as exc:
+            method, ok, reason = None, False, str(exc).strip("'\"")
+        if not ok:
+            failed[name] = reason
+            yield MethodFailed(name, reason)
+            continue
+        events: queue.Queue = queue.Queue()
+        t0 = time.perf_counter()
+        worker = threading.Thread(target=_run_method, args=(method, lr_float, cancel, events),
+                                  name=f"srviewer-{name}", daemon=True)
+        worker.start()
+        outcome = None
+        while outcome is None:
+            kind, value = events.get()
+            if kind == "progress":
+                yield MethodProgress(name, value)
+            else:
+                outcome = (kind, value)
+        worker.join()
+        kind, value = outcome
+        if kind == "error":
+            if isinstance(value, Cancelled):
+                raise value
+            message = str(value) if isinstance(value, SrviewerError) else f"{type(value).__name__}: {value}"
+            failed[name] = message
+            yield MethodFailed(name, message)
+            continue
+        seconds = time.perf_counter() - t0
+        sr_native = from_float(value, bit_depth)
+        expected = (lr_float.shape[0] * request.scale, lr_float.shape[1] * request.scale)
+        if sr_native.shape[:2] != expected:
+            message = f"{name} returned {sr_native.shape[1]}x{sr_native.shape[0]}, expected x{request.scale}"
+            failed[name] = message
+            yield MethodFailed(name, message)
+            continue
+        scores = None
+        if hr_scored is not None:
+            scores = score(to_display_range(sr_native), hr_scored, border=request.scale, is_grey=prepared.is_grey)
+        finished = MethodFinished(name, to_uint8(sr_native), sr_native, scores, seconds,
+                                  getattr(method, "label", name))
+        results[name] = finished
+        yield finished
+    yield RunFinished(results, failed)
