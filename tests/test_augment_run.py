@@ -142,10 +142,18 @@ def test_cli_sigterm_finishes_the_batch_checkpoints_and_exits_0(colour_folder, t
     assert json.loads((out / "checkpoints" / "none" / "state.json").read_text())["batch"] == 3
     with pytest.raises(SrviewerError, match="--batch cannot change"):
         augment.load_run_config(out, {"batch": 4, "epochs": 1})
+    # a kill in the middle of the next checkpoint leaves a newer, unfinished generation behind
+    ckpt_dir = out / "checkpoints" / "none"
+    (ckpt_dir / "ckpt_000099.weights.h5").write_bytes(b"torn")
+    (ckpt_dir / "ckpt_000099.optimizer.npz").write_bytes(b"torn")
+    with open(out / "events.jsonl", "a") as handle:
+        handle.write('{"event": "train", "varia')  # and a torn last event line
     args = parser.parse_args(["augment", "--resume", str(out), "--epochs", "1", "--batch", "6"])
     assert args.func(args) == 0
     assert read_events(out)[-1]["reason"] == "done"
     assert [e["epoch"] for e in read_events(out) if e["event"] == "epoch"] == [1]
+    assert next(e for e in read_events(out) if e["event"] == "variant" and e["batch"] == 3)
+    assert not (ckpt_dir / "ckpt_000099.weights.h5").exists()  # the next save cleared it
 
 
 def test_offline_imagenet_says_so_and_trains_from_scratch(colour_folder, tmp_path, monkeypatch):
@@ -189,3 +197,21 @@ def test_engine_modules_import_without_tensorflow_or_qt():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'PySide6'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_test_time_augmentation_averages_the_image_and_its_mirror(colour_folder):
+    source = augment.open_source(str(colour_folder), size=24)
+    model, _ = augment.build_model("tiny", source.num_classes, 24, "none", log=lambda _: None)
+    results = {}
+    for tta in (False, True):
+        trainer = augment._Trainer(_config(colour_folder, "/unused", tta=tta), source, model, lambda _: None)
+        results[tta] = trainer.evaluate()
+    losses, right, count = [], 0, 0
+    for images, labels in source.val_batches(6):
+        x = augment.preprocess(images)
+        p = 0.5 * (model(x, training=False) + model(x[:, :, ::-1, :], training=False)).numpy()
+        losses += list(-np.log(np.clip(p[np.arange(len(labels)), labels.numpy()], 1e-7, 1)))
+        right, count = right + int((p.argmax(-1) == labels.numpy()).sum()), count + len(labels)
+    assert results[True][0] == pytest.approx(np.mean(losses), rel=1e-4)
+    assert results[True][1] == pytest.approx(right / count)
+    assert results[True][0] != pytest.approx(results[False][0], rel=1e-6)  # the mirror did count
