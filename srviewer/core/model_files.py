@@ -1,0 +1,124 @@
+"""Loading Keras super-resolution models from files, safely. Imports Keras: import lazily.
+
+Accepted:
+- `NAME.weights.h5` + `NAME.json` sidecar ({"factory", "kwargs", "scale", "input", "label"}):
+  srviewer's own format; the architecture is rebuilt from our factories, no code is loaded.
+- `.keras`: loaded with Keras' safe mode on (a Lambda layer is refused unless the user opts in
+  with `trust_code`, `--trust-model-code`).
+- full-model `.h5`, including old tf.keras 2 files whose pixel shuffle is a
+  `Lambda(depth_to_space)`: the architecture is read from the file's `model_config` JSON, every
+  Lambda is replaced by srviewer's PixelShuffle, and the weights are loaded by layer order, so no
+  code stored in the file is ever run (see legacy_h5.py).
+Every failure raises ModelFileError with one clear line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from srviewer.errors import ModelFileError
+
+
+@dataclass
+class LoadedModel:
+    model: object          # keras.Model: float32 NHWC RGB [0, 1] in and out
+    scale: int
+    input_kind: str        # "lr" (the model upscales) or "bicubic" (fed the bicubic-upscaled image)
+    label: str
+
+
+def sidecar_path(weights_path: Path) -> Path:
+    name = weights_path.name
+    stem = name[: -len(".weights.h5")] if name.endswith(".weights.h5") else weights_path.stem
+    return weights_path.with_name(stem + ".json")
+
+
+def read_sidecar(weights_path: Path) -> dict:
+    path = sidecar_path(weights_path)
+    if not path.exists():
+        raise ModelFileError(f"{weights_path.name}: no {path.name} beside it saying which architecture it is")
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path}: not a valid sidecar ({exc})") from None
+    if not isinstance(spec, dict) or "factory" not in spec:
+        raise ModelFileError(f"{path}: the sidecar names no 'factory'")
+    return spec
+
+
+def probe(model, scale_hint: int | None = None) -> tuple[int, str]:
+    """Run a 16x16 input: (scale, input kind). Output size == input size means a 'bicubic' model."""
+    x = np.zeros((1, 16, 16, 3), np.float32)
+    try:
+        y = np.asarray(model(x, training=False))
+    except Exception as exc:  # noqa: BLE001
+        raise ModelFileError(f"the model does not run on an RGB image ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if y.ndim != 4 or y.shape[-1] != 3:
+        raise ModelFileError(f"the model returns shape {y.shape[1:]}, not an RGB image")
+    if y.shape[1] == 16 and y.shape[2] == 16:
+        return (scale_hint or 4), "bicubic"
+    if y.shape[1] % 16 or y.shape[1] != y.shape[2]:
+        raise ModelFileError(f"the model maps 16x16 to {y.shape[2]}x{y.shape[1]}: not an integer upscale")
+    return y.shape[1] // 16, "lr"
+
+
+def _load_weights_with_sidecar(path: Path) -> LoadedModel:
+    from srviewer.core import models
+
+    spec = read_sidecar(path)
+    model = models.build(spec)
+    try:
+        model.load_weights(str(path))
+    except Exception as exc:  # noqa: BLE001 - h5py/keras raise many types
+        raise ModelFileError(f"{path.name}: the weights do not fit a {spec['factory']} {spec.get('kwargs', {})} "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+    scale, kind = int(spec.get("scale", 4)), spec.get("input", "lr")
+    return LoadedModel(model, scale, kind, spec.get("label", path.name))
+
+
+def _load_keras(path: Path, trust_code: bool) -> LoadedModel:
+    import keras
+
+    import srviewer.core.layers  # noqa: F401 - registers PixelShuffle & co.
+
+    try:
+        model = keras.saving.load_model(str(path), safe_mode=not trust_code, compile=False)
+    except Exception as exc:  # noqa: BLE001
+        text = str(exc)
+        if "safe_mode" in text or "Lambda" in text or "unsafe" in text.lower():
+            raise ModelFileError(f"{path.name} holds code (a Lambda layer) and safe mode refuses to run it; "
+                                 "if you trust the file, pass --trust-model-code") from None
+        raise ModelFileError(f"{path.name}: not a loadable .keras model ({type(exc).__name__}: "
+                             f"{text.splitlines()[0][:160] if text else ''})") from None
+    scale, kind = probe(model)
+    return LoadedModel(model, scale, kind, path.stem)
+
+
+def load_model_file(path, trust_code: bool = False) -> LoadedModel:
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    if path.stat().st_size == 0:
+        raise ModelFileError(f"{path}: the model file is empty")
+    name = path.name.lower()
+    if name.endswith(".weights.h5"):
+        loaded = _load_weights_with_sidecar(path)
+    elif name.endswith(".keras"):
+        loaded = _load_keras(path, trust_code)
+    elif name.endswith((".h5", ".hdf5")):
+        from srviewer.core.legacy_h5 import load_full_h5
+
+        model = load_full_h5(path)
+        scale, kind = probe(model)
+        loaded = LoadedModel(model, scale, kind, path.stem)
+    else:
+        raise ModelFileError(f"{path.name}: unknown model format (use .keras, .h5, or .weights.h5 with a .json)")
+    if loaded.input_kind == "lr":
+        scale, _ = probe(loaded.model)
+        if scale != loaded.scale:
+            raise ModelFileError(f"{path.name} upscales x{scale}, but x{loaded.scale} was stated")
+    return loaded

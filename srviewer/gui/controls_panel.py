@@ -1,0 +1,116 @@
+"""The comparison controls: mode, methods, kernel, metric convention, device, run and cancel.
+
+A progress bar per method shows where the worker is. The panel only reports what the user
+chose (`run_requested`, `cancel_requested`, `add_model_requested`); the main window acts.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+
+CONVENTIONS = {"y": "Y channel, border = scale (papers)", "rgb": "RGB, border = scale"}
+
+
+class ControlsPanel(QWidget):
+    run_requested = Signal()
+    cancel_requested = Signal()
+    add_model_requested = Signal()
+    convention_changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.mode = QComboBox()
+        self.mode.addItem("Reference: image is ground truth", "reference")
+        self.mode.addItem("Blind: image is the LR input", "blind")
+        self.kernel = QComboBox()
+        self.kernel.addItem("MATLAB bicubic (papers)", "matlab")
+        self.kernel.addItem("OpenCV INTER_CUBIC (notebook)", "opencv")
+        self.convention = QComboBox()
+        for key, text in CONVENTIONS.items():
+            self.convention.addItem(text, key)
+        self.convention.currentIndexChanged.connect(lambda _i: self.convention_changed.emit(self.convention_key()))
+        form = QFormLayout()
+        form.addRow("Mode", self.mode)
+        form.addRow("Kernel", self.kernel)
+        form.addRow("Metrics", self.convention)
+        self.device = QLabel("Device: not loaded yet (TensorFlow starts with the first learned method)")
+        self.device.setWordWrap(True)
+        self.methods_box = QGroupBox("Methods")
+        self.methods_layout = QVBoxLayout(self.methods_box)
+        self.checks: dict[str, QCheckBox] = {}
+        self.bars: dict[str, QProgressBar] = {}
+        self.add_model = QPushButton("Add model file…")
+        self.add_model.clicked.connect(self.add_model_requested)
+        self.run = QPushButton("Run")
+        self.run.setDefault(True)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setEnabled(False)
+        self.run.clicked.connect(self.run_requested)
+        self.cancel.clicked.connect(self.cancel_requested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run)
+        buttons.addWidget(self.cancel)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.methods_box)
+        layout.addWidget(self.add_model)
+        layout.addLayout(buttons)
+        layout.addWidget(self.device)
+        layout.addStretch(1)
+        self.setMaximumWidth(340)
+
+    def set_methods(self, methods: list[tuple[str, str, bool, str]], checked: list[str] | None = None) -> None:
+        """methods: (name, label, available, reason). Unavailable ones are disabled with the reason."""
+        for widget in list(self.checks.values()) + list(self.bars.values()):
+            self.methods_layout.removeWidget(widget)
+            widget.deleteLater()
+        self.checks.clear()
+        self.bars.clear()
+        for name, label, available, reason in methods:
+            box = QCheckBox(label)
+            box.setEnabled(available)
+            box.setChecked(available and (checked is None or name in checked))
+            box.setToolTip(reason if not available else f"method '{name}'")
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setValue(0)
+            bar.setTextVisible(True)
+            bar.setFormat("" if available else "unavailable")
+            bar.setMaximumHeight(12)
+            self.methods_layout.addWidget(box)
+            self.methods_layout.addWidget(bar)
+            self.checks[name], self.bars[name] = box, bar
+
+    def selected_methods(self) -> list[str]:
+        return [name for name, box in self.checks.items() if box.isChecked() and box.isEnabled()]
+
+    def mode_key(self) -> str:
+        return self.mode.currentData()
+
+    def kernel_key(self) -> str:
+        return self.kernel.currentData()
+
+    def convention_key(self) -> str:
+        return self.convention.currentData()
+
+    def select(self, combo: QComboBox, key: str) -> None:
+        index = combo.findData(key)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+
+    def set_busy(self, busy: bool) -> None:
+        self.run.setText("Run again" if busy else "Run")
+        self.cancel.setEnabled(busy)
+
+    def reset_progress(self, names: list[str]) -> None:
+        for name, bar in self.bars.items():
+            bar.setValue(0)
+            bar.setFormat("queued" if name in names else bar.format() if not self.checks[name].isEnabled() else "")
+
+    def set_progress(self, name: str, fraction: float, text: str | None = None) -> None:
+        bar = self.bars.get(name)
+        if bar is not None:
+            bar.setValue(int(round(fraction * 1000)))
+            bar.setFormat(text if text is not None else f"{fraction * 100:.0f}%")
