@@ -113,7 +113,7 @@ class ModelMethod(Method):
             return run_tiled(fn, x, scale=scale, tile=tile * (loaded.scale if scale == 1 else 1),
                              overlap=OVERLAP * (loaded.scale if scale == 1 else 1), progress=progress, cancel=cancel)
 
-        out = run_with_oom_retry(attempt, TILE_SIZES, what=f"{self.label}")
+        out = run_with_oom_retry(attempt, TILE_SIZES)
         return np.clip(out, 0.0, 1.0)
 
 

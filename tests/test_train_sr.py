@@ -1,0 +1,153 @@
+"""The SR training engine on tiny data: it learns, checkpoints, stops, resumes and exports."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from srviewer.cli import main
+from srviewer.core.images import write_image
+from srviewer.train.events import read_events
+
+TINY = ["--batch", "4", "--patch", "24", "--n1", "8", "--n2", "4", "--xla", "off", "--log-every", "1",
+        "--lr", "0.003"]
+
+
+@pytest.fixture
+def data_dirs(tmp_path, rng):
+    train, val = tmp_path / "train", tmp_path / "val"
+    for folder, count in ((train, 6), (val, 2)):
+        for i in range(count):
+            y, x = np.mgrid[0:48, 0:48]
+            base = np.stack([np.sin(x / (3 + i)) , np.cos(y / (4 + i)), np.sin((x + y) / 5)], -1)
+            img = ((base + 1) * 110 + rng.normal(0, 6, base.shape)).clip(0, 255).astype(np.uint8)
+            write_image(folder / f"img_{i}.png", img)
+    return train, val
+
+
+def _train_losses(run):
+    return [e["loss"] for e in read_events(run) if e["event"] == "train"]
+
+
+def test_srcnn_training_lowers_the_loss_and_exports_a_loadable_method(tmp_path, data_dirs):
+    train, val = data_dirs
+    run = tmp_path / "run"
+    code = main(["train", "srcnn", "--data", str(train), "--val", str(val), "--steps", "40",
+                 "--val-every", "20", "--checkpoint-every", "20", "--out", str(run), *TINY])
+    assert code == 0
+    losses = _train_losses(run)
+    assert len(losses) == 40
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+    events = read_events(run)
+    assert [e["step"] for e in events if e["event"] == "val"] == [20, 40]
+    assert events[-1]["event"] == "finished" and events[-1]["reason"] == "done"
+    assert (run / "samples" / "step_000040.png").exists()
+    sidecar = json.loads((run / "best.json").read_text())
+    assert sidecar["factory"] == "srcnn" and sidecar["input"] == "bicubic"
+
+    weights = tmp_path / "weights"
+    assert main(["train", "export", str(run), "--name", "srcnn", "--weights-dir", str(weights)]) == 0
+    card = (weights / "srcnn.md").read_text()
+    assert "Set5" in card and "srviewer train srcnn" in card
+    assert (weights / "srcnn_curve.png").exists()
+    from srviewer.core.methods import default_registry
+
+    method = default_registry(weights_dir=weights).get("srcnn")
+    assert method.availability()[0]
+    lr = np.random.default_rng(0).random((10, 12, 3)).astype(np.float32)
+    out = method.upscale(lr)
+    assert out.shape == (40, 48, 3) and 0.0 <= out.min() and out.max() <= 1.0
+
+
+def test_srresnet_resume_continues_the_step_and_the_optimizer(tmp_path, data_dirs):
+    train, _ = data_dirs
+    run = tmp_path / "run"
+    flags = ["--data", str(train), "--filters", "8", "--blocks", "1", "--no-batch-norm", "--bicubic-residual",
+             "--checkpoint-every", "5", "--loss", "l1", *TINY]
+    assert main(["train", "srresnet", "--steps", "10", "--out", str(run), *flags]) == 0
+    assert main(["train", "srresnet", "--resume", str(run), "--steps", "15"]) == 0
+    starts = [e for e in read_events(run) if e["event"] == "started"]
+    assert [s["step"] for s in starts] == [0, 10] and starts[1]["resumed"]
+    steps = [e["step"] for e in read_events(run) if e["event"] == "train"]
+    assert steps == list(range(1, 16))
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(run / "checkpoints"))
+    names = {n for n, _ in tf.train.list_variables(str(run / "checkpoints"))}
+    iterations = [n for n in names if "g_opt" in n and "iteration" in n]
+    assert iterations and int(reader.get_tensor(iterations[0])) == 15
+    assert int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) == 15
+
+
+def _spawn(args):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "srviewer", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env, text=True)
+
+
+def _wait_for(run, predicate, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate(read_events(run)):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_sigkill_then_resume_and_stop_file(tmp_path, data_dirs):
+    train, _ = data_dirs
+    run = tmp_path / "run"
+    args = ["train", "srcnn", "--data", str(train), "--steps", "100000", "--checkpoint-every", "3",
+            "--out", str(run), *TINY]
+    proc = _spawn(args)
+    try:
+        assert _wait_for(run, lambda ev: any(e["event"] == "checkpoint" and e["step"] >= 6 for e in ev))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    saved = max(e["step"] for e in read_events(run) if e["event"] == "checkpoint")
+    proc = _spawn(["train", "srcnn", "--resume", str(run)])
+    try:
+        assert _wait_for(run, lambda ev: sum(e["event"] == "started" for e in ev) == 2)
+        start = [e for e in read_events(run) if e["event"] == "started"][-1]
+        assert start["step"] >= saved and start["resumed"]
+        assert _wait_for(run, lambda ev: ev[-1]["event"] == "train" and ev[-1]["step"] > start["step"] + 2)
+        (run / "STOP").write_text("")
+        assert proc.wait(60) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    last = read_events(run)[-1]
+    assert last["event"] == "finished" and last["reason"] == "stopped"
+    assert not (run / "STOP").exists()
+    ckpts = [e["step"] for e in read_events(run) if e["event"] == "checkpoint"]
+    assert ckpts[-1] == last["step"]  # a checkpoint was written at the stop
+
+
+def test_bad_settings_are_one_line_errors(tmp_path, data_dirs, capsys):
+    train, _ = data_dirs
+    assert main(["train", "srcnn", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "srgan", "--data", str(train), "--out", str(tmp_path / "g")]) == 2
+    assert "--init" in capsys.readouterr().err
+    assert main(["train", "srcnn", "--data", str(train), "--patch", "30", "--out", str(tmp_path / "p")]) == 2
+    assert "multiple" in capsys.readouterr().err
+
+
+def test_config_file_and_tfds_offline(tmp_path, data_dirs, capsys):
+    train, _ = data_dirs
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"data: [{train}]\nsteps: 3\nbatch: 2\npatch: 24\nn1: 4\nn2: 4\nxla: 'off'\nlog_every: 1\n")
+    run = tmp_path / "r"
+    assert main(["train", "srcnn", "--config", str(cfg), "--out", str(run)]) == 0
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["steps"] == 3 and saved["batch"] == 2 and saved["data"] == [str(train)]
+    t0 = time.time()
+    assert main(["train", "srcnn", "--data", "tfds:div2k/bicubic_x4", "--out", str(tmp_path / "t"), "--steps", "1"]) == 2
+    assert time.time() - t0 < 30
+    assert "FOLDER" in capsys.readouterr().err
