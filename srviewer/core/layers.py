@@ -58,12 +58,21 @@ def bicubic_phase_taps(scale: int, a: float = -0.5) -> np.ndarray:
     return taps
 
 
+def _edge_pad2(x, axis: int):
+    """Repeat the first and last slice along `axis` twice (replicate padding by 2, XLA friendly)."""
+    n = ops.shape(x)[axis]
+    first = ops.take(x, [0, 0], axis=axis)
+    last = ops.take(x, ops.stack([n - 1, n - 1]), axis=axis)
+    return ops.concatenate([first, x, last], axis=axis)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BicubicUpsample(keras.layers.Layer):
     """Fixed bicubic x`scale` upsampling (Keys a=-0.5, MATLAB imresize kernel, centre aligned).
 
-    Borders are padded symmetrically (edge pixel repeated), as MATLAB imresize does, so the
-    result equals MATLAB-style bicubic everywhere, borders included. Written as pad + one
+    Out-of-range taps repeat the edge pixel, as `conventions.upscale_bicubic(kernel="matlab")`
+    does (that choice reproduces the Set5 LR files), so the two agree everywhere, borders
+    included. Written as edge pad + one
     convolution with a per-phase 5x5 kernel + depth_to_space: XLA compiles it.
     In: (N, H, W, C) float; out: (N, H*s, W*s, C) float, same range (may overshoot slightly).
     """
@@ -86,7 +95,7 @@ class BicubicUpsample(keras.layers.Layer):
         n, h, w, c = shape[0], shape[1], shape[2], shape[3]
         # channels into the batch so one single-channel conv serves every channel
         xc = ops.reshape(ops.transpose(x, (0, 3, 1, 2)), (n * c, h, w, 1))
-        xc = ops.pad(xc, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="symmetric")
+        xc = _edge_pad2(_edge_pad2(xc, axis=1), axis=2)
         kernel = ops.convert_to_tensor(self._kernel_np, dtype=xc.dtype)
         y = ops.conv(xc, kernel, strides=1, padding="valid")          # (n*c, h, w, s*s)
         y = ops.depth_to_space(y, s)                                   # (n*c, h*s, w*s, 1)

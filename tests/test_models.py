@@ -1,0 +1,111 @@
+"""Layers, model factories and the TensorFlow runtime helpers (tiny models, tiny images)."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from srviewer.core import layers, models, tf_runtime  # noqa: E402
+from srviewer.core.conventions import upscale_bicubic  # noqa: E402
+from srviewer.errors import ModelFileError  # noqa: E402
+
+
+def test_pixel_shuffle_equals_tf_depth_to_space(rng):
+    tf = tf_runtime.tf()
+    x = rng.random((2, 5, 6, 12)).astype(np.float32)
+    y = np.asarray(layers.PixelShuffle(2)(x))
+    assert y.shape == (2, 10, 12, 3)
+    np.testing.assert_array_equal(y, tf.nn.depth_to_space(x, 2).numpy())
+
+
+@pytest.mark.parametrize("h,w", [(12, 10), (7, 9)])
+def test_bicubic_upsample_matches_matlab_imresize(rng, h, w):
+    x = rng.random((h, w, 3)).astype(np.float32)
+    ours = np.asarray(layers.BicubicUpsample(4)(x[None]))[0]
+    ref = upscale_bicubic(x, 4, kernel="matlab")
+    assert ours.shape == ref.shape == (4 * h, 4 * w, 3)
+    # interior: same kernel, same centre alignment
+    np.testing.assert_allclose(ours[8:-8, 8:-8], ref[8:-8, 8:-8], atol=1e-5)
+    # borders: symmetric padding like MATLAB's, so they agree too
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
+
+
+def test_bicubic_upsample_is_fixed_and_compiles_with_xla(rng):
+    tf = tf_runtime.tf()
+    layer = layers.BicubicUpsample(4)
+    assert not layer.trainable_weights
+    x = rng.random((1, 6, 8, 3)).astype(np.float32)
+    jit = tf.function(lambda t: layer(t), jit_compile=True)
+    np.testing.assert_allclose(jit(x).numpy(), np.asarray(layer(x)), atol=1e-6)
+    # a constant image stays constant (weights sum to one)
+    np.testing.assert_allclose(np.asarray(layer(np.full((1, 5, 5, 3), 0.3, np.float32))), 0.3, atol=1e-6)
+
+
+def test_sr_resnet_shapes_prelu_and_bicubic_residual(rng):
+    m = models.sr_resnet(num_filters=8, num_res_blocks=2, scale=4, batch_norm=True)
+    assert m.input_shape == (None, None, None, 3)
+    x = rng.random((1, 9, 11, 3)).astype(np.float32)
+    assert m(x).shape == (1, 36, 44, 3)
+    prelus = [lay for lay in m.layers if isinstance(lay, keras.layers.PReLU)]
+    assert len(prelus) == 1 + 2 + 2                      # head, one per block, one per x2 stage
+    for p in prelus:
+        alpha = p.get_weights()[0]
+        assert alpha.shape == (1, 1, p.input.shape[-1])   # shared over H and W
+        np.testing.assert_allclose(alpha, 0.25)
+    assert sum(isinstance(lay, keras.layers.BatchNormalization) for lay in m.layers) == 2 * 2 + 1
+    assert sum(isinstance(lay, layers.PixelShuffle) for lay in m.layers) == 2
+
+    # with the tail zeroed, a bicubic-residual net outputs exactly the bicubic upscale
+    r = models.sr_resnet(num_filters=8, num_res_blocks=1, batch_norm=False, res_scale=0.1, bicubic_residual=True)
+    tail = r.get_layer("tail_conv")
+    tail.set_weights([np.zeros_like(v) for v in tail.get_weights()])
+    np.testing.assert_allclose(np.asarray(r(x))[0], upscale_bicubic(x[0], 4, "matlab"), atol=1e-5)
+
+
+def test_srcnn_keeps_size_and_discriminator_gives_a_probability(rng):
+    s = models.srcnn(n1=8, n2=4)
+    x = rng.random((1, 20, 16, 3)).astype(np.float32)
+    assert s(x).shape == (1, 20, 16, 3)
+    assert [lay.kernel_size for lay in s.layers if isinstance(lay, keras.layers.Conv2D)] == [(9, 9), (5, 5), (5, 5)]
+    d = models.discriminator(hr_size=32, num_filters=4)
+    p = np.asarray(d(rng.random((3, 32, 32, 3)).astype(np.float32)))
+    assert p.shape == (3, 1) and np.all((p > 0) & (p < 1))
+    strides = [lay.strides[0] for lay in d.layers if isinstance(lay, keras.layers.Conv2D)]
+    assert strides == [1, 2, 1, 2, 1, 2, 1, 2]
+
+
+def test_build_from_spec_and_bad_specs():
+    m = models.build({"factory": "sr_resnet", "kwargs": {"num_filters": 4, "num_res_blocks": 1, "scale": 2}})
+    assert m(np.zeros((1, 4, 4, 3), np.float32)).shape == (1, 8, 8, 3)
+    with pytest.raises(ModelFileError, match="unknown model factory"):
+        models.build({"factory": "edsr"})
+    with pytest.raises(ModelFileError, match="cannot build"):
+        models.build({"factory": "srcnn", "kwargs": {"n9": 3}})
+
+
+def test_vgg54_offline_names_the_alternative(monkeypatch):
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure")
+    monkeypatch.setattr(keras.applications, "VGG19", offline)
+    with pytest.raises(ModelFileError, match="--content-loss l1"):
+        models.vgg54()
+
+
+def test_make_predictor_matches_the_model_and_takes_any_size(rng):
+    m = models.sr_resnet(num_filters=4, num_res_blocks=1, batch_norm=False)
+    for jit in (True, False):
+        predict = tf_runtime.make_predictor(m, jit_compile=jit)
+        for shape in [(1, 6, 7, 3), (2, 5, 4, 3)]:
+            x = rng.random(shape).astype(np.float32)
+            y = predict(x)
+            assert y.dtype == np.float32 and y.shape == (shape[0], shape[1] * 4, shape[2] * 4, 3)
+            np.testing.assert_allclose(y, np.asarray(m(x)), atol=1e-5)
+
+
+def test_is_oom_and_device_description():
+    tf = tf_runtime.tf()
+    assert tf_runtime.is_oom(tf.errors.ResourceExhaustedError(None, None, "boom"))
+    assert tf_runtime.is_oom(MemoryError())
+    assert tf_runtime.is_oom(RuntimeError("OOM when allocating tensor"))
+    assert not tf_runtime.is_oom(ValueError("bad shape"))
+    assert tf_runtime.device_description().split(":")[0] in ("CPU", "GPU")
