@@ -1,0 +1,262 @@
+"""The settings form of the training tab: experiment, data, main settings, run folder, presets.
+
+`TrainingForm.values() -> dict` / `set_values(dict)` hold the form as plain JSON-able values (what
+a preset file stores); `command_args(values, out) -> list[str]` turns them into the flags of
+`srviewer train KIND ...`; `check_data(spec, kind)` checks a data folder before launch (raises
+DataError with one clear line). Presets are JSON files, by default in `presets_dir(settings)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLineEdit, QPushButton, QSpinBox, QWidget)
+
+from srviewer.core.atomic import atomic_write_json
+from srviewer.errors import DataError
+
+KINDS = {"srresnet": "SRResNet", "srgan": "SRGAN", "srcnn": "SRCNN", "augment": "Augmentation (ResNet50)"}
+DEFAULT_DATA = {"srresnet": "tfds:div2k/bicubic_x4", "srgan": "tfds:div2k/bicubic_x4",
+                "srcnn": "tfds:div2k/bicubic_x4", "augment": "tfds:stanford_dogs"}
+VARIANTS = ("none", "flip_brightness", "cutmix", "mixup")
+CONTENT_LOSSES = ("vgg54", "l1", "mse")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+PRESET_FORMAT = 1
+
+
+def check_data(spec: str, kind: str) -> None:
+    """A data spec the engine can start on: `tfds:NAME`, or a readable folder with images
+    (searched recursively) or, for augment, class sub-folders. Raises DataError (one line)."""
+    spec = spec.strip()
+    if not spec:
+        raise DataError("choose the training data: a folder of images or tfds:NAME")
+    if spec.startswith("tfds:"):
+        if len(spec) == len("tfds:"):
+            raise DataError("tfds: needs a data set name, e.g. tfds:div2k/bicubic_x4")
+        return
+    folder = Path(spec).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"data folder not found: {folder}")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DataError(f"data folder not readable: {folder}")
+    if kind == "augment":
+        from srviewer.train.augment_data import scan_folder  # numpy only, no TensorFlow
+
+        scan_folder(folder)  # raises DataError naming what is missing
+        return
+    for _root, _dirs, files in os.walk(folder):
+        if any(Path(f).suffix.lower() in IMAGE_SUFFIXES for f in files):
+            return
+    raise DataError(f"no images (.png, .jpg, ...) in {folder} or its sub-folders")
+
+
+def command_args(values: dict, out: str | os.PathLike) -> list[str]:
+    """`train KIND --data ... --out OUT` flags for a new run from the form's values."""
+    kind = values["kind"]
+    args = ["train", kind, "--data", str(values["data"]).strip(), "--out", str(out),
+            "--batch", str(values["batch"]), "--lr", repr(float(values["lr"]))]
+    if kind == "augment":
+        args += ["--epochs", str(values["epochs"]), "--variants", ",".join(values["variants"]),
+                 "--model", values["model"]]
+    else:
+        args += ["--steps", str(values["steps"]), "--checkpoint-every", str(values["checkpoint_every"]),
+                 "--val-every", str(values["val_every"])]
+        if values.get("val", "").strip():
+            args += ["--val", values["val"].strip()]
+        if kind == "srgan":
+            args += ["--content-loss", values["content_loss"]]
+            if values.get("init", "").strip():
+                args += ["--init", values["init"].strip()]
+    return args + shlex.split(values.get("extra", ""))
+
+
+def resume_args(kind: str, run_dir: str | os.PathLike, values: dict) -> list[str]:
+    """`train KIND --resume RUN` with the form's total steps (SR) or epochs (augment)."""
+    more = ["--epochs", str(values["epochs"])] if kind == "augment" else ["--steps", str(values["steps"])]
+    return ["train", kind, "--resume", str(run_dir), *more]
+
+
+def presets_dir(settings) -> Path:
+    """RUN presets live beside the QSettings file: <settings folder>/presets."""
+    return Path(settings.fileName()).parent / "presets"
+
+
+def save_preset(path: str | os.PathLike, values: dict) -> None:
+    atomic_write_json(path, {"format": PRESET_FORMAT, "training_form": values})
+
+
+def load_preset(path: str | os.PathLike) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return dict(data["training_form"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"not a training preset: {path} ({exc.__class__.__name__})") from None
+
+
+class TrainingForm(QWidget):
+    kind_changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.kind = QComboBox()
+        for key, label in KINDS.items():
+            self.kind.addItem(label, key)
+        self.data = QLineEdit(DEFAULT_DATA["srresnet"])
+        self.data.setPlaceholderText("a folder of images, or tfds:NAME")
+        self.data.setToolTip("a folder of HR images (searched recursively), for augmentation a folder of "
+                             "class sub-folders, or tfds:NAME (needs the data set downloaded)")
+        self.val = QLineEdit()
+        self.val.setPlaceholderText("optional validation folder")
+        self.steps = self._spin(1, 10_000_000, 2000)
+        self.batch = self._spin(1, 4096, 16)
+        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1.0, singleStep=1e-5, value=1e-4)
+        self.checkpoint_every = self._spin(1, 1_000_000, 250)
+        self.val_every = self._spin(1, 1_000_000, 250)
+        self.content_loss = QComboBox()
+        self.content_loss.addItems(CONTENT_LOSSES)
+        self.content_loss.setToolTip("vgg54 needs the VGG19 ImageNet weights (downloaded once); "
+                                     "l1/mse are pixel losses that work offline")
+        self.init = QLineEdit()
+        self.init.setPlaceholderText("SRResNet run folder or .weights.h5")
+        self.epochs = self._spin(1, 1000, 3)
+        self.model = QComboBox()
+        self.model.addItems(("resnet50", "tiny"))
+        self.variant_boxes = {v: QCheckBox(v) for v in VARIANTS}
+        variants = QWidget()
+        row = QHBoxLayout(variants)
+        row.setContentsMargins(0, 0, 0, 0)
+        for box in self.variant_boxes.values():
+            box.setChecked(True)
+            row.addWidget(box)
+        self.extra = QLineEdit()
+        self.extra.setPlaceholderText("more flags, e.g. --filters 32 --blocks 4")
+        self.out = QLineEdit()
+        self.out.setPlaceholderText("empty: a new folder under the runs folder")
+
+        form.addRow("Experiment", self.kind)
+        form.addRow("Data", self._with_button(self.data, "Folder…", self._browse_data))
+        self._rows = {
+            "val": self._row(form, "Validation", self._with_button(self.val, "Folder…", self._browse_val)),
+            "steps": self._row(form, "Steps (total)", self.steps),
+            "epochs": self._row(form, "Epochs", self.epochs),
+            "batch": self._row(form, "Batch", self.batch),
+            "lr": self._row(form, "Learning rate", self.lr),
+            "checkpoint_every": self._row(form, "Checkpoint every", self.checkpoint_every),
+            "val_every": self._row(form, "Validate every", self.val_every),
+            "content_loss": self._row(form, "Content loss", self.content_loss),
+            "init": self._row(form, "Start from", self._with_button(self.init, "Folder…", self._browse_init)),
+            "model": self._row(form, "Classifier", self.model),
+            "variants": self._row(form, "Variants", variants),
+            "extra": self._row(form, "Extra flags", self.extra),
+        }
+        form.addRow("Run folder", self._with_button(self.out, "Folder…", self._browse_out))
+        self._form = form
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        self._on_kind_changed()
+
+    # -- building -----------------------------------------------------------------------------
+    @staticmethod
+    def _spin(lo: int, hi: int, value: int) -> QSpinBox:
+        box = QSpinBox(minimum=lo, maximum=hi, value=value)
+        box.setGroupSeparatorShown(True)
+        return box
+
+    @staticmethod
+    def _row(form: QFormLayout, label: str, widget: QWidget) -> QWidget:
+        form.addRow(label, widget)
+        return widget
+
+    @staticmethod
+    def _with_button(edit: QLineEdit, text: str, slot) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(edit, 1)
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+        return box
+
+    def _browse_into(self, edit: QLineEdit, title: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, title, edit.text() if Path(edit.text()).is_dir() else "")
+        if folder:
+            edit.setText(folder)
+
+    def _browse_data(self):
+        self._browse_into(self.data, "Training data folder")
+
+    def _browse_val(self):
+        self._browse_into(self.val, "Validation folder")
+
+    def _browse_init(self):
+        self._browse_into(self.init, "SRResNet run folder to start from")
+
+    def _browse_out(self):
+        self._browse_into(self.out, "Run folder")
+
+    def _on_kind_changed(self, *_):
+        kind = self.current_kind()
+        sr, augment = kind != "augment", kind == "augment"
+        shown = {"val": sr, "steps": sr, "epochs": augment, "checkpoint_every": sr, "val_every": sr,
+                 "content_loss": kind == "srgan", "init": kind == "srgan", "model": augment, "variants": augment}
+        for key, visible in shown.items():
+            self._form.setRowVisible(self._rows[key], visible)
+        if self.data.text().strip() in DEFAULT_DATA.values():
+            self.data.setText(DEFAULT_DATA[kind])
+        self.kind_changed.emit(kind)
+
+    # -- values -------------------------------------------------------------------------------
+    def current_kind(self) -> str:
+        return self.kind.currentData()
+
+    def values(self) -> dict:
+        return {"kind": self.current_kind(), "data": self.data.text().strip(), "val": self.val.text().strip(),
+                "steps": self.steps.value(), "batch": self.batch.value(), "lr": self.lr.value(),
+                "checkpoint_every": self.checkpoint_every.value(), "val_every": self.val_every.value(),
+                "content_loss": self.content_loss.currentText(), "epochs": self.epochs.value(),
+                "model": self.model.currentText(),
+                "variants": [v for v, box in self.variant_boxes.items() if box.isChecked()],
+                "init": self.init.text().strip(), "extra": self.extra.text().strip(), "out": self.out.text().strip()}
+
+    def set_values(self, values: dict) -> None:
+        """Fill the form from a dict like values() (unknown keys ignored, missing keys kept)."""
+        if values.get("kind") in KINDS:
+            self.kind.setCurrentIndex(list(KINDS).index(values["kind"]))
+        for name in ("data", "val", "init", "extra", "out"):
+            if isinstance(values.get(name), str):
+                getattr(self, name).setText(values[name])
+        for name in ("steps", "batch", "checkpoint_every", "val_every", "epochs"):
+            if isinstance(values.get(name), int):
+                getattr(self, name).setValue(values[name])
+        if isinstance(values.get("lr"), (int, float)):
+            self.lr.setValue(float(values["lr"]))
+        for name, options in (("content_loss", CONTENT_LOSSES), ("model", ("resnet50", "tiny"))):
+            if values.get(name) in options:
+                getattr(self, name).setCurrentText(values[name])
+        if isinstance(values.get("variants"), list):
+            for variant, box in self.variant_boxes.items():
+                box.setChecked(variant in values["variants"])
+
+    def validate(self) -> None:
+        """Raise DataError (one line) when the form cannot start a run."""
+        values = self.values()
+        check_data(values["data"], values["kind"])
+        if values["kind"] == "augment" and not values["variants"]:
+            raise DataError("choose at least one augmentation variant")
+        if values["val"] and values["kind"] != "augment" and not Path(values["val"]).expanduser().is_dir():
+            raise DataError(f"validation folder not found: {values['val']}")
+        if values["kind"] == "srgan" and not values["init"]:
+            raise DataError("SRGAN starts from a trained SRResNet: choose its run folder or .weights.h5")
+        if values["init"] and values["kind"] == "srgan" and not Path(values["init"]).expanduser().exists():
+            raise DataError(f"SRResNet to start from not found: {values['init']}")
+        try:
+            shlex.split(values["extra"])
+        except ValueError as exc:
+            raise DataError(f"extra flags: {exc}") from None

@@ -1,0 +1,512 @@
+"""The training tab: launch `srviewer train ...` runs, watch them live, reopen and resume them.
+
+`TrainingTab(parent=None, settings=None, on_compare_checkpoint=None)`; the main window hosts it
+and calls `confirm_close()` from its closeEvent. The tab computes nothing: the child process is
+the engine the CLI runs (`sys.executable -m srviewer train KIND ... --out RUN`, see
+training_process), progress comes from RUN/events.jsonl (tailed every 400 ms, torn last line left
+for the next poll) and the log from RUN/console.txt (the child's stdout+stderr).
+`on_compare_checkpoint(path)` receives RUN/best.weights.h5 (or latest.weights.h5), each with its
+JSON sidecar, to add as a method in the comparison window.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
+                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from srviewer.errors import SrviewerError
+from srviewer.gui import training_form as tf_form
+from srviewer.gui.training_form import TrainingForm
+from srviewer.gui.training_plots import TrainingPlots
+from srviewer.gui.training_process import CONSOLE_FILE, STOP_FILE, TrainingProcess
+from srviewer.gui.training_runs import RunsPanel
+from srviewer.train.event_tail import EventTail, LineTail
+from srviewer.train.run_index import DEFAULT_RUNS_ROOT
+
+POLL_MS = 400
+ERROR_LINES = 12
+
+
+def _settings_object():
+    return QSettings(os.environ.get("SRVIEWER_SETTINGS_ORG", "srviewer"), "srviewer")
+
+
+def _is_event_line(line: str) -> bool:
+    """The engine also echoes each event as a JSON line on stdout: the plots show those."""
+    line = line.strip()
+    if not (line.startswith("{") and line.endswith("}")):
+        return False
+    try:
+        return "event" in json.loads(line)
+    except ValueError:
+        return False
+
+
+def _eta_text(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+class ImageLabel(QLabel):
+    """A QLabel showing a picture scaled to fit, aspect kept."""
+
+    def __init__(self, text: str = ""):
+        super().__init__(text)
+        self._pixmap: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(120, 90)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_picture(self, pixmap: QPixmap | None, text: str = "") -> None:
+        self._pixmap = pixmap
+        if pixmap is None or pixmap.isNull():
+            self.clear()
+            self.setText(text)
+        self._rescale()
+
+    def picture(self) -> QPixmap | None:
+        return self._pixmap
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._pixmap is None or self._pixmap.isNull():
+            return
+        self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation))
+
+
+class TrainingTab(QWidget):
+    def __init__(self, parent=None, settings=None, on_compare_checkpoint=None):
+        super().__init__(parent)
+        self._settings = settings if settings is not None else _settings_object()
+        self._on_compare = on_compare_checkpoint
+        self.engine: list[str] | None = None  # None: `python -m srviewer`; tests may put a stand-in
+        self.process = TrainingProcess(self)
+        self.process.exited.connect(self._on_exited)
+        self.run_dir: Path | None = None
+        self._tail: EventTail | None = None
+        self._console: LineTail | None = None
+        self._console_lines: list[str] = []
+        self._error_message = ""
+        self._reset_run_state()
+        self._build()
+        self._timer = QTimer(self, interval=POLL_MS)
+        self._timer.timeout.connect(self.poll)
+        self._timer.start()
+        last = self._settings.value("training/form")
+        if isinstance(last, str):
+            try:
+                self.form.set_values(json.loads(last))
+            except ValueError:
+                pass
+        self._refresh_presets()
+        self._update_buttons()
+
+    # -- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.form = TrainingForm()
+        self.form.kind_changed.connect(lambda _kind: self._update_buttons())
+        self.start_button = QPushButton("Start")
+        self.stop_button = QPushButton("Stop")
+        self.resume_button = QPushButton("Resume…")
+        self.preview_button = QPushButton("Preview augmentations")
+        self.start_button.clicked.connect(self.start_run)
+        self.stop_button.clicked.connect(self.stop_run)
+        self.resume_button.clicked.connect(lambda: self.resume_run())
+        self.preview_button.clicked.connect(self.show_preview)
+        self.presets = QComboBox()
+        self.presets.setPlaceholderText("Presets")
+        self.presets.activated.connect(self._on_preset_chosen)
+        save_preset, load_preset = QPushButton("Save preset…"), QPushButton("Load preset…")
+        save_preset.clicked.connect(self._save_preset_dialog)
+        load_preset.clicked.connect(self._load_preset_dialog)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020;")
+        root = Path(str(self._settings.value("training/runs_root", str(DEFAULT_RUNS_ROOT))))
+        self.runs_panel = RunsPanel(root)
+        self.runs_panel.run_chosen.connect(self.open_run)
+        self.runs_panel.root_changed.connect(lambda p: self._settings.setValue("training/runs_root", str(p)))
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        settings_box = QGroupBox("New run")
+        sv = QVBoxLayout(settings_box)
+        sv.addWidget(self.form)
+        for row_widgets in ((self.presets, save_preset, load_preset),
+                            (self.start_button, self.stop_button, self.resume_button), (self.preview_button,)):
+            row = QHBoxLayout()
+            for widget in row_widgets:
+                row.addWidget(widget)
+            sv.addLayout(row)
+        sv.addWidget(self.message)
+        lv.addWidget(settings_box)
+        runs_box = QGroupBox("Past runs")
+        QVBoxLayout(runs_box).addWidget(self.runs_panel)
+        lv.addWidget(runs_box, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(left)
+        scroll.setMinimumWidth(380)
+
+        self.run_label = QLabel("No run")
+        self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m")
+        self.stats = QLabel("")
+        self.compare_best = QPushButton("Compare with best checkpoint")
+        self.compare_latest = QPushButton("Compare with latest")
+        self.compare_best.clicked.connect(lambda: self.compare_checkpoint("best"))
+        self.compare_latest.clicked.connect(lambda: self.compare_checkpoint("latest"))
+        self.plots = TrainingPlots()
+        self.sample = ImageLabel("No sample yet")
+        self.sample_caption = QLabel("")
+        self.log_view = QPlainTextEdit(readOnly=True)
+        self.log_view.setMaximumBlockCount(500)
+        self.log_view.setFont(QFont("monospace", 8))
+        self.error_view = QLabel()
+        self.error_view.setWordWrap(True)
+        self.error_view.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_view.setStyleSheet("background: #fdecea; color: #611a15; padding: 6px; font-family: monospace;")
+        self.error_view.hide()
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        top = QHBoxLayout()
+        top.addWidget(self.run_label, 1)
+        top.addWidget(self.compare_best)
+        top.addWidget(self.compare_latest)
+        rv.addLayout(top)
+        status = QHBoxLayout()
+        status.addWidget(self.progress, 1)
+        status.addWidget(self.stats)
+        rv.addLayout(status)
+        rv.addWidget(self.error_view)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        sample_box = QGroupBox("Latest sample")
+        sb = QVBoxLayout(sample_box)
+        sb.addWidget(self.sample, 1)
+        sb.addWidget(self.sample_caption)
+        log_box = QGroupBox("Log")
+        QVBoxLayout(log_box).addWidget(self.log_view)
+        bottom.addWidget(sample_box)
+        bottom.addWidget(log_box)
+        bottom.setSizes([420, 420])
+        vsplit = QSplitter(Qt.Orientation.Vertical)
+        vsplit.addWidget(self.plots)
+        vsplit.addWidget(bottom)
+        vsplit.setSizes([520, 260])
+        rv.addWidget(vsplit, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([400, 900])
+        QVBoxLayout(self).addWidget(split)
+
+    # -- state --------------------------------------------------------------------------------
+    def _reset_run_state(self) -> None:
+        self.kind: str | None = None
+        self.total_steps: int | None = None
+        self.step = 0
+        self.finished_reason: str | None = None
+        self._console_lines = []
+        self._error_message = ""
+
+    def is_running(self) -> bool:
+        """A run started from this tab is still going."""
+        return self.process.is_running()
+
+    def _update_buttons(self) -> None:
+        running = self.is_running()
+        attached_live = self.run_dir is not None and self.finished_reason is None and self._tail is not None \
+            and self.kind is not None
+        self.start_button.setEnabled(not running)
+        self.resume_button.setEnabled(not running)
+        self.stop_button.setEnabled(running or attached_live)
+        augment = self.form.current_kind() == "augment"
+        self.preview_button.setEnabled(augment and not self.form.values()["data"].startswith("tfds:"))
+        self.preview_button.setToolTip("" if augment else "for the augmentation experiment, on a folder")
+        for which, button in (("best", self.compare_best), ("latest", self.compare_latest)):
+            button.setEnabled(self._on_compare is not None and self._checkpoint(which) is not None)
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    # -- actions ------------------------------------------------------------------------------
+    def _new_run_dir(self, kind: str) -> Path:
+        out = self.form.values()["out"]
+        if out:
+            return Path(out).expanduser().resolve()
+        return (self.runs_panel.root / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
+
+    def start_run(self) -> bool:
+        """Check the form and start a new run; False (with the reason shown) when it cannot."""
+        if self.is_running():
+            self._show_message("A run is already going: stop it first.")
+            return False
+        try:
+            self.form.validate()
+        except SrviewerError as exc:
+            self._show_message(str(exc))
+            return False
+        values = self.form.values()
+        run_dir = self._new_run_dir(values["kind"])
+        if (run_dir / "events.jsonl").exists():
+            self._show_message(f"{run_dir} already holds a run: use Resume, or choose another run folder.")
+            return False
+        data = values["data"]
+        if not data.startswith("tfds:"):
+            values["data"] = str(Path(data).expanduser().resolve())
+        args = tf_form.command_args(values, run_dir)
+        self._settings.setValue("training/form", json.dumps(self.form.values()))
+        self._launch(args, run_dir, values["kind"])
+        return True
+
+    def resume_run(self, run_dir: str | os.PathLike | None = None) -> bool:
+        """Continue a stopped run to the form's total steps (or epochs); plots reload its events."""
+        if self.is_running():
+            self._show_message("A run is already going: stop it first.")
+            return False
+        if run_dir is None:
+            start = str(self.run_dir or self.runs_panel.selected_run() or self.runs_panel.root)
+            chosen = QFileDialog.getExistingDirectory(self, "Run folder to resume", start)
+            if not chosen:
+                return False
+            run_dir = chosen
+        run_dir = Path(run_dir).resolve()
+        self.open_run(run_dir)
+        if self.kind is None:
+            self._show_message(f"{run_dir} is not a run folder (no events.jsonl or config.json).")
+            return False
+        self._launch(tf_form.resume_args(self.kind, run_dir, self.form.values()), run_dir, self.kind, reload=False)
+        return True
+
+    def _launch(self, args: list[str], run_dir: Path, kind: str, reload: bool = True) -> None:
+        if reload:
+            self._attach(run_dir, kind)
+        self.error_view.hide()
+        self._show_message("")
+        self.finished_reason = None
+        self.log_view.appendPlainText(f"$ srviewer {' '.join(args)}")
+        self.process.start(args, run_dir, engine=self.engine)
+        self.run_label.setText(f"Running: {run_dir}")
+        self._update_buttons()
+
+    def stop_run(self) -> None:
+        """Graceful stop: the engine finishes the step, writes a checkpoint and exits 0."""
+        if self.is_running():
+            self.process.request_stop()
+        elif self.run_dir is not None:  # a run left going earlier, reopened here
+            from srviewer.core.atomic import atomic_write_text
+
+            atomic_write_text(self.run_dir / STOP_FILE, "stop requested by the training tab\n")
+        self.run_label.setText(f"Stopping (finishing the step, then a checkpoint): {self.run_dir}")
+
+    def open_run(self, run_dir: str | os.PathLike) -> None:
+        """Show a run folder: its curves, latest sample and log; keep following it if it grows."""
+        run_dir = Path(run_dir)
+        kind = None
+        try:
+            kind = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("kind")
+        except (OSError, ValueError, AttributeError):
+            pass
+        self._attach(run_dir, kind)
+        self.poll()
+        self.run_label.setText(f"{'Running' if self.is_running() else 'Run'}: {run_dir}")
+
+    def _attach(self, run_dir: Path, kind: str | None) -> None:
+        if self.is_running() and self.process.run_dir != run_dir:
+            raise RuntimeError("cannot switch runs while one is going")
+        self.run_dir = Path(run_dir)
+        self._reset_run_state()
+        self.kind = kind
+        self._tail = EventTail(self.run_dir)
+        self._console = LineTail(self.run_dir / CONSOLE_FILE)
+        self.plots.reset_for(kind)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.stats.setText("")
+        self.sample.set_picture(None, "No sample yet")
+        self.sample_caption.setText("")
+        self.log_view.clear()
+        self.error_view.hide()
+
+    def compare_checkpoint(self, which: str = "best") -> Path | None:
+        """Hand RUN/best.weights.h5 (or latest) to the comparison window; returns the path given."""
+        path = self._checkpoint(which)
+        if path is not None and self._on_compare is not None:
+            self._on_compare(path)
+        return path
+
+    def _checkpoint(self, which: str) -> Path | None:
+        if self.run_dir is None:
+            return None
+        path = self.run_dir / f"{which}.weights.h5"
+        return path if path.is_file() and path.with_name(f"{which}.json").is_file() else None
+
+    def show_preview(self):
+        """Open the augmentation preview on the form's data folder (None and a message if it cannot)."""
+        from srviewer.gui.training_preview import AugmentPreviewDialog
+
+        values = self.form.values()
+        try:
+            tf_form.check_data(values["data"], "augment")
+            dialog = AugmentPreviewDialog(values["data"], self, variants=values["variants"] or None)
+        except SrviewerError as exc:
+            self._show_message(str(exc))
+            return None
+        dialog.show()
+        self._preview = dialog
+        return dialog
+
+    # -- following a run ----------------------------------------------------------------------
+    def poll(self) -> None:
+        """Read what the run wrote since the last poll (the timer calls this)."""
+        if self._tail is None:
+            return
+        events = self._tail.read_new()
+        if events:
+            self.plots.add_events(events)
+            for record in events:
+                self._on_event(record)
+        if self._console is not None:
+            for line in self._console.read_lines():
+                if not _is_event_line(line):
+                    self._console_lines = (self._console_lines + [line])[-200:]
+                    self.log_view.appendPlainText(line)
+        if events:
+            self._update_buttons()
+
+    def _on_event(self, record: dict) -> None:
+        name = record.get("event")
+        step = record.get("step")
+        if name == "started":
+            self.kind = record.get("kind", self.kind)
+            self.total_steps = record.get("total_steps") or self.total_steps
+            self.finished_reason = None
+            if self.is_running() and self.process.run_dir == self.run_dir:
+                self.process.engine_ready = True
+        if isinstance(step, (int, float)):
+            self.step = int(step)
+        if self.total_steps:
+            self.progress.setRange(0, int(self.total_steps))
+            self.progress.setValue(min(self.step, int(self.total_steps)))
+        if name == "train":
+            rate = record.get("steps_per_s")
+            eta = record.get("eta_s")
+            if eta is None and rate and self.total_steps:
+                eta = (self.total_steps - self.step) / rate
+            where = f"  {record['variant']} epoch {record.get('epoch')}" if "variant" in record else ""
+            self.stats.setText(f"{rate or 0:.2f} steps/s   ETA {_eta_text(eta)}{where}")
+        elif name == "sample" and self.run_dir is not None:
+            path = self.run_dir / str(record.get("path", ""))
+            pixmap = QPixmap(str(path))
+            if not pixmap.isNull():
+                self.sample.set_picture(pixmap)
+                self.sample_caption.setText(f"step {step}: {path.name}  (LR | bicubic | SR | HR)")
+        elif name == "val":
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items()
+                              if k not in ("event", "time", "step") and isinstance(v, (int, float)))
+            self.stats.setToolTip(f"validation at step {step}: {shown}")
+        elif name == "finished":
+            self.finished_reason = str(record.get("reason"))
+            self.stats.setText(f"{self.finished_reason} at step {self.step}")
+        elif name == "error":
+            self._error_message = str(record.get("message", ""))
+
+    def _on_exited(self, code: int) -> None:
+        self.poll()
+        run_dir = self.process.run_dir
+        if code != 0:
+            lines = [line for line in self._console_lines if line.strip()][-ERROR_LINES:]
+            if self._error_message and not any(self._error_message in line for line in lines):
+                lines.append(self._error_message)
+            text = "\n".join(lines) or "(no output)"
+            self.error_view.setText(f"The training process ended with exit status {code}:\n{text}")
+            self.error_view.show()
+            self.run_label.setText(f"Failed: {run_dir}")
+        else:
+            self.run_label.setText(f"{(self.finished_reason or 'ended').capitalize()}: {run_dir}")
+        self.runs_panel.refresh()
+        self._update_buttons()
+
+    # -- presets ------------------------------------------------------------------------------
+    def presets_dir(self) -> Path:
+        return tf_form.presets_dir(self._settings)
+
+    def save_preset(self, path: str | os.PathLike) -> None:
+        tf_form.save_preset(path, self.form.values())
+        self._refresh_presets()
+
+    def load_preset(self, path: str | os.PathLike) -> None:
+        try:
+            self.form.set_values(tf_form.load_preset(path))
+        except SrviewerError as exc:
+            self._show_message(str(exc))
+
+    def _refresh_presets(self) -> None:
+        self.presets.clear()
+        folder = self.presets_dir()
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            self.presets.addItem(path.stem, str(path))
+        self.presets.setCurrentIndex(-1)
+
+    def _on_preset_chosen(self, index: int) -> None:
+        path = self.presets.itemData(index)
+        if path:
+            self.load_preset(path)
+
+    def _save_preset_dialog(self) -> None:
+        folder = self.presets_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path, _ = QFileDialog.getSaveFileName(self, "Save preset", str(folder / "preset.json"), "JSON (*.json)")
+        if path:
+            self.save_preset(path)
+
+    def _load_preset_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load preset", str(self.presets_dir()), "JSON (*.json)")
+        if path:
+            self.load_preset(path)
+
+    # -- closing ------------------------------------------------------------------------------
+    def _ask_close_choice(self) -> str:
+        """"stop", "leave" or "cancel" (a QMessageBox; tests replace this method)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "A training run is going",
+                          "A training run is still going. Stop it (a checkpoint is written) or leave it "
+                          "running in the background? You can reopen it from the list of past runs.",
+                          parent=self)
+        stop = box.addButton("Stop the run", QMessageBox.ButtonRole.DestructiveRole)
+        leave = box.addButton("Leave it going", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "stop" if clicked is stop else "leave" if clicked is leave else "cancel"
+
+    def confirm_close(self) -> bool:
+        """True when the window may close; asks first while a run is going."""
+        if not self.is_running():
+            return True
+        choice = self._ask_close_choice()
+        if choice == "cancel":
+            return False
+        if choice == "stop":
+            self.process.request_stop()  # the engine (its own session) stops on its own
+        self._timer.stop()
+        self.process.let_go()
+        return True

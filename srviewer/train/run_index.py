@@ -1,0 +1,80 @@
+"""Find the run folders under a runs root and summarise each one from its files (no Qt).
+
+A run folder is a folder holding `events.jsonl` or `config.json` (see docs/ARCHITECTURE.md).
+`list_runs(root)` looks at the root's direct sub-folders (and the root itself), newest first.
+Written by gui-training for the training tab's list of past runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from srviewer.train.events import EVENTS_FILE, read_events
+
+DEFAULT_RUNS_ROOT = Path.home() / "srviewer-runs"
+
+
+@dataclass
+class RunSummary:
+    path: Path
+    kind: str | None        # "srresnet", "srgan", "srcnn", "augment" (None when unknown yet)
+    step: int               # the last step (or epoch events count for augment) seen
+    total_steps: int | None
+    state: str              # "done", "stopped", "error", "running or killed", "empty"
+    modified: float         # mtime of events.jsonl (or the folder), seconds since the epoch
+    message: str = ""       # the error message, if any
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def is_run_folder(path: Path) -> bool:
+    return (path / EVENTS_FILE).is_file() or (path / "config.json").is_file()
+
+
+def summarise_run(path: str | os.PathLike) -> RunSummary:
+    path = Path(path)
+    kind, step, total, state, message = None, 0, None, "empty", ""
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        kind = config.get("kind") or config.get("experiment")
+    except (OSError, ValueError, AttributeError):
+        pass
+    events = read_events(path)
+    for record in events:
+        name = record.get("event")
+        if isinstance(record.get("step"), (int, float)):
+            step = max(step, int(record["step"])) if name != "started" else int(record["step"])
+        if name == "started":
+            kind = record.get("kind", kind)
+            total = record.get("total_steps", total)
+            state = "running or killed"
+        elif name == "finished":
+            state = {"done": "done", "stopped": "stopped"}.get(record.get("reason"), str(record.get("reason")))
+        elif name == "error":
+            state, message = "error", str(record.get("message", ""))
+    marker = path / EVENTS_FILE if (path / EVENTS_FILE).exists() else path
+    return RunSummary(path, kind, step, total, state, marker.stat().st_mtime, message)
+
+
+def list_runs(root: str | os.PathLike) -> list[RunSummary]:
+    """Runs under `root` (its sub-folders, and root itself if it is a run), newest first."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        return []
+    candidates = [root] if is_run_folder(root) else []
+    try:
+        candidates += [p for p in root.iterdir() if p.is_dir() and is_run_folder(p)]
+    except OSError:
+        return []
+    runs = []
+    for path in candidates:
+        try:
+            runs.append(summarise_run(path))
+        except OSError:
+            continue
+    return sorted(runs, key=lambda r: r.modified, reverse=True)
