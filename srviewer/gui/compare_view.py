@@ -153,6 +153,11 @@ class CompareView(QWidget):
         view.setRange(xRange=(cx - width_px / 2, cx + width_px / 2), yRange=(cy - height_px / 2, cy + height_px / 2),
                       padding=0)
 
+    def show_region(self, x_range, y_range, key: str | None = None) -> None:
+        """Zoom to a region (output pixels) as a user would; linked panels follow."""
+        self.auto_fit = False
+        self.panels[key or self._order[0]].view.setRange(xRange=x_range, yRange=y_range, padding=0)
+
     def view_range(self, key: str):
         return self.panels[key].view.viewRange()
 

@@ -1,0 +1,183 @@
+"""The comparison window driven as a user would: open, run, zoom, crop, cancel, export."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from srviewer.core.images import write_image  # noqa: E402
+from srviewer.core.methods import BicubicMethod, Method, MethodRegistry  # noqa: E402
+from srviewer.gui.app import configure_pyqtgraph  # noqa: E402
+from srviewer.gui.settings import WindowSettings  # noqa: E402
+
+
+class Slow(Method):
+    """Blocks inside its 'first tile' until cancelled (or 10 s), like a big model on a CPU."""
+
+    def __init__(self, name="slow"):
+        self.name, self.label = name, "Slow"
+        self.entered = threading.Event()
+
+    def upscale(self, rgb_float, progress=None, cancel=None):
+        progress(0.1)
+        self.entered.set()
+        cancel._event.wait(10)
+        cancel.raise_if_cancelled()
+        return np.zeros((rgb_float.shape[0] * 4, rgb_float.shape[1] * 4, 3), np.float32)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    return WindowSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    configure_pyqtgraph()
+    from srviewer.gui.main_window import MainWindow
+
+    registry = MethodRegistry()
+    registry.register(BicubicMethod("matlab"))
+    registry.register(BicubicMethod("opencv", name="bicubic_cv"))
+    registry.register(Slow())
+    win = MainWindow(registry, settings=settings, show_dialogs=False)
+    qtbot.addWidget(win)
+    win.compare.refresh_methods(["bicubic", "bicubic_cv"])
+    win.resize(1200, 800)
+    win.show()
+    yield win
+    win.compare.runner.wait_all(5000)
+
+
+@pytest.fixture
+def photo(tmp_path, smooth_rgb):
+    path = tmp_path / "photo.png"
+    write_image(path, np.tile(smooth_rgb, (2, 2, 1)))  # 96x128
+    return path
+
+
+def _open_and_wait(qtbot, window, path):
+    with qtbot.waitSignal(window.compare.results_shown, timeout=20000):
+        assert window.open_path(path)
+
+
+def test_open_run_and_see_every_result(qtbot, window, photo):
+    _open_and_wait(qtbot, window, photo)
+    tab = window.compare
+    assert set(tab.results) == {"bicubic", "bicubic_cv"}
+    panels = tab.view.panels
+    assert list(panels) == ["LR", "bicubic", "bicubic_cv", "HR"]
+    assert panels["LR"].array.shape == (24, 32, 3) and panels["LR"].scale == 4
+    assert panels["bicubic"].array.shape == (96, 128, 3) and panels["HR"].array.shape == (96, 128, 3)
+    assert "dB" in panels["bicubic"].overlay
+    assert tab.controls.bars["bicubic"].value() == 1000
+    assert str(photo.resolve()) in window.settings.recent_files()
+
+
+def test_zoom_is_linked_and_one_panel_can_be_held_out(qtbot, window, photo):
+    _open_and_wait(qtbot, window, photo)
+    view = window.compare.view
+    view.show_region((10, 30), (10, 30))
+    qtbot.wait(50)
+    def centre(key):  # panels of other pixel sizes show more or less around the same centre
+        (x0, x1), (y0, y1) = view.view_range(key)
+        return (x0 + x1) / 2, (y0 + y1) / 2
+
+    for key in ("bicubic", "HR"):
+        assert centre(key) == pytest.approx((20, 20), abs=1.0)
+    view.toggle_link("HR")
+    view.show_region((40, 60), (40, 60))
+    qtbot.wait(50)
+    assert centre("bicubic") == pytest.approx((50, 50), abs=1.0)
+    assert centre("HR") == pytest.approx((20, 20), abs=1.0)
+    assert "unlinked" in view.panels["HR"].label.text
+
+
+def test_crop_box_updates_the_strip_and_overlays(qtbot, window, photo):
+    _open_and_wait(qtbot, window, photo)
+    tab = window.compare
+    tab.view.set_crop((8, 8, 40, 40))
+    qtbot.waitUntil(lambda: "crop" in tab.view.panels["bicubic"].overlay, timeout=3000)
+    caption = tab.crops.caption("bicubic")
+    assert "dB" in caption
+    tile = tab.crops.tiles["bicubic"].image.pixmap()
+    assert tile is not None and not tile.isNull()
+    assert all(p.roi.isVisible() for p in tab.view.panels.values())
+    first = caption
+    tab.view.panels["HR"].roi.setPos((50, 40))  # drag the box on another panel
+    qtbot.waitUntil(lambda: tab.crops.caption("bicubic") != first, timeout=3000)
+    assert tab.view.crop_rect[:2] == (50, 40)
+
+
+def test_cancel_stops_a_running_method(qtbot, window, photo):
+    window.compare.refresh_methods(["slow", "bicubic"])
+    slow = window.registry.get("slow")
+    window.open_path(photo)
+    assert slow.entered.wait(10)
+    with qtbot.waitSignal(window.compare.runner.run_cancelled, timeout=10000):
+        window.compare.controls.cancel.click()
+    qtbot.wait(100)
+    assert "bicubic" not in window.compare.results
+    assert window.compare.controls.bars["slow"].format() == "cancelled"
+
+
+def test_a_new_request_replaces_a_running_one(qtbot, window, photo):
+    window.compare.refresh_methods(["slow"])
+    slow = window.registry.get("slow")
+    window.open_path(photo)
+    assert slow.entered.wait(10)
+    window.compare.refresh_methods(["bicubic"])
+    with qtbot.waitSignal(window.compare.results_shown, timeout=10000):
+        window.compare.run()
+    assert set(window.compare.results) == {"bicubic"}
+
+
+def test_unreadable_file_shows_a_message_and_the_window_survives(qtbot, window, tmp_path, photo):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    assert not window.open_path(bad)
+    assert "notes.png" in window.last_error
+    assert "notes.png" in window.statusBar().currentMessage()
+    _open_and_wait(qtbot, window, photo)  # still works afterwards
+
+
+def test_export_writes_results_and_metrics(qtbot, window, photo, tmp_path):
+    _open_and_wait(qtbot, window, photo)
+    window.compare.view.set_crop((8, 8, 32, 32))
+    out = tmp_path / "export"
+    assert window.export_to(out)
+    names = {p.name for p in out.iterdir()}
+    assert {"bicubic.png", "bicubic_cv.png", "lr.png", "hr.png", "metrics.csv", "manifest.json", "crops.png"} <= names
+
+
+def test_settings_persist_between_windows(qtbot, window, settings):
+    from srviewer.gui.main_window import MainWindow
+
+    controls = window.compare.controls
+    controls.select(controls.mode, "blind")
+    controls.select(controls.convention, "rgb")
+    window.save_settings()
+    again = MainWindow(window.registry, settings=settings, show_dialogs=False)
+    qtbot.addWidget(again)
+    assert again.compare.controls.mode_key() == "blind"
+    assert again.compare.controls.convention_key() == "rgb"
+    assert again.compare.controls.selected_methods() == controls.selected_methods()
+
+
+def test_gui_command_saves_a_screenshot_once_results_are_shown(tmp_path, photo):
+    shot = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SRVIEWER_SETTINGS_ORG="srviewer-tests-cli")
+    proc = subprocess.run([sys.executable, "-m", "srviewer", "gui", str(photo), "--methods", "bicubic",
+                           "--weights-dir", str(tmp_path / "no-weights"), "--screenshot", str(shot),
+                           "--quit-after-results"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    from srviewer.core.images import read_image
+
+    assert read_image(shot).width > 400
