@@ -14,7 +14,8 @@ from pathlib import Path
 _SR_FLAGS = {
     # flag: (type, help)
     "data": (str, "comma-separated folders of HR images, or tfds:div2k/bicubic_x4"),
-    "val": (str, "folder of HR validation images (e.g. ../shared/datasets/sr-val/Set5/HR)"),
+    "val": (str, "folder of HR validation images (default ../shared/datasets/sr-val/Set5/HR when it "
+                "exists; `none`: no validation)"),
     "steps": (int, "total steps of the run"),
     "batch": (int, "patches per step (default 16)"),
     "patch": (int, "HR patch side in pixels (default 96)"),
@@ -38,6 +39,11 @@ _SR_FLAGS = {
     "seed": (int, "random seed"),
     "xla": (str, "XLA-compile the train step: auto, on, off"),
 }
+
+
+_DEFAULT_VAL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "sr-val" / "Set5" / "HR"
+# What a checkpoint holds: a resumed run cannot change these.
+_FROZEN_ON_RESUME = ("filters", "blocks", "batch_norm", "res_scale", "bicubic_residual", "n1", "n2", "patch")
 
 
 def register(subparsers) -> None:
@@ -79,12 +85,14 @@ def _resolve(args) -> tuple:
     from srviewer.train.sr_config import SRConfig, read_config_file
 
     values: dict = {}
+    saved: dict = {}
     resumed = False
     if args.resume:
         run_dir = Path(args.resume)
         if not (run_dir / "config.json").exists():
             raise DataError(f"--resume {run_dir}: no config.json there (not a run folder)")
         values = read_config_file(run_dir / "config.json")
+        saved = dict(values)
         resumed = True
     else:
         run_dir = Path(args.out or f"runs/{args.kind}-{datetime.now():%Y%m%d-%H%M%S}")
@@ -96,7 +104,7 @@ def _resolve(args) -> tuple:
             value = from_file.get(key)
             if isinstance(value, str):
                 value = [value] if key == "data" else value
-            if value is not None:
+            if value is not None and str(value).lower() != "none":
                 from_file[key] = [str((base / v).resolve()) if not str(v).startswith("tfds:") else v
                                   for v in value] if key == "data" else str((base / value).resolve())
         values.update(from_file)
@@ -105,10 +113,20 @@ def _resolve(args) -> tuple:
         if value is None:
             continue
         if name == "data":
-            value = [v for v in value.split(",") if v]
+            value = [str(Path(v).resolve()) if not v.startswith("tfds:") else v for v in value.split(",") if v]
+        elif name in ("val", "init") and value.lower() not in ("", "none"):
+            value = str(Path(value).resolve())
         elif name == "lr_boundaries":
             value = [int(v) for v in value.split(",") if v]
         values[name] = value
+    if str(values.get("val")).lower() in ("", "none"):
+        values["val"] = None          # `--val none`: no validation
+    elif "val" not in values and _DEFAULT_VAL.is_dir():
+        values["val"] = str(_DEFAULT_VAL)
+    for name in _FROZEN_ON_RESUME:
+        if resumed and name in saved and values.get(name) != saved[name]:
+            raise DataError(f"--{name.replace('_', '-')} cannot change on --resume: {run_dir} was "
+                            f"trained with {saved[name]!r} (its checkpoints hold that model)")
     if resumed and values.get("kind") != args.kind:
         raise DataError(f"--resume {run_dir} is a {values.get('kind')} run, not {args.kind}")
     values["kind"] = args.kind

@@ -35,7 +35,20 @@ class StopFlag:
     """Set by SIGINT/SIGTERM or by a STOP file in the run folder."""
 
     def __init__(self, run_dir: Path):
-        self.run_dir, self.requested = run_dir, False
+        self.run_dir, self.requested = Path(run_dir), False
+        self._since = time.time()
+
+    def clear_stale(self) -> bool:
+        """Remove a STOP file left from before this process started (e.g. a run killed while
+        stopping), so a resumed run does not stop after one step. Returns True if one was removed."""
+        path = self.run_dir / STOP_FILE
+        try:
+            if path.stat().st_mtime < self._since - 1.0:
+                path.unlink()
+                return True
+        except FileNotFoundError:
+            pass
+        return False
 
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -51,6 +64,11 @@ class StopFlag:
         if (self.run_dir / STOP_FILE).exists():
             self.requested = True
         return self.requested
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def _machine() -> str:
@@ -92,6 +110,11 @@ class SRTrainer:
             self.ckpt.restore(self.manager.latest_checkpoint).expect_partial()
             if self.state_path.exists():
                 self.state.update(json.loads(self.state_path.read_text()))
+            best_json = self.run_dir / "best.json"
+            if best_json.exists():  # the exported best wins over a state.json that lags behind it
+                best = json.loads(best_json.read_text()).get("val_scores", {}).get("psnr_y")
+                if best is not None and best > self.state["best_psnr_y"]:
+                    self.state["best_psnr_y"] = best
         elif cfg.kind == "srgan":
             self._load_init(cfg.init)
         self._step_fn = None
@@ -109,7 +132,7 @@ class SRTrainer:
     def _load_init(self, init: str) -> None:
         path = Path(init)
         if path.is_dir():
-            path = path / "best.weights.h5"
+            path = path / "best.weights.h5" if (path / "best.weights.h5").exists() else path / "latest.weights.h5"
         sidecar = path.with_name(path.name.replace(".weights.h5", ".json"))
         if not path.exists():
             raise ModelFileError(f"--init {init}: {path} not found (train an SRResNet first)")
@@ -183,7 +206,7 @@ class SRTrainer:
                 except Exception as exc:  # noqa: BLE001 - XLA unsupported here: plain graph
                     if self.cfg.xla == "on":
                         raise
-                    print_progress(f"XLA unavailable ({type(exc).__name__}); using a plain graph")
+                    self._say(f"XLA unavailable ({type(exc).__name__}); using a plain graph")
             self._step_fn = self._make_step(False)
         return self._step_fn(lr, hr)
 
@@ -197,9 +220,11 @@ class SRTrainer:
         pairs = load_training_data(cfg.data, cfg.scale, cfg.kernel, cfg.patch)
         sampler = PatchSampler(pairs, cfg.patch, cfg.batch, cfg.seed)
         batches = iter(make_dataset(sampler, start))
+        if stop.clear_stale():
+            self._say("removed a STOP file left from before this run started")
         self.events.emit("started", step=start, total_steps=cfg.steps, kind=cfg.kind, resumed=self.resumed,
                          images=len(pairs.hr), machine=_machine())
-        print_progress(f"{cfg.kind}: step {start} of {cfg.steps}, {len(pairs.hr)} training images")
+        self._say(f"{cfg.kind}: step {start} of {cfg.steps}, {len(pairs.hr)} training images")
         reason, tick, tick_step, t_last = "done", time.perf_counter(), start, time.perf_counter()
         step = start
         while step < cfg.steps:
@@ -209,12 +234,16 @@ class SRTrainer:
             now = time.perf_counter()
             self.state["train_seconds"] += now - t_last
             t_last = now
-            if step % cfg.log_every == 0 or step == cfg.steps:
+            if step % cfg.log_every == 0 or step == cfg.steps or step == start + 1:
+                # the first step of a session includes tracing/compiling: its rate is not the pace
                 rate = (step - tick_step) / max(now - tick, 1e-9)
                 values = {k: float(v) for k, v in losses.items()}
                 values["lr"] = float(self.g_opt.learning_rate)
-                self.events.emit("train", step=step, steps_per_s=round(rate, 4), **values)
-                print_progress(f"step {step}/{cfg.steps} loss {values['loss']:.5f} ({rate:.2f} steps/s)")
+                eta = (cfg.steps - step) / rate if rate > 0 else None
+                self.events.emit("train", step=step, total_steps=cfg.steps, steps_per_s=round(rate, 4),
+                                 eta_s=None if eta is None else round(eta), **values)
+                self._say(f"step {step}/{cfg.steps} loss {values['loss']:.5f} ({rate:.2f} steps/s"
+                          + (f", {_duration(eta)} left)" if eta is not None else ")"))
                 tick, tick_step = now, step
             if validator is not None and (step % cfg.val_every == 0 or step == cfg.steps):
                 self.validate(validator, step)
@@ -227,8 +256,14 @@ class SRTrainer:
         if (self.run_dir / STOP_FILE).exists():
             (self.run_dir / STOP_FILE).unlink()
         self.events.emit("finished", step=step, reason=reason)
-        print_progress(f"{cfg.kind}: {reason} at step {step}")
+        self._say(f"{cfg.kind}: {reason} at step {step}")
         return reason
+
+    def _say(self, text: str) -> None:
+        """A human progress line on stdout and in RUN/log.txt (append-only, like the events)."""
+        print_progress(text)
+        with open(self.run_dir / "log.txt", "a", encoding="utf-8") as handle:
+            handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
 
     def validate(self, validator, step: int) -> dict:
         scores, outputs = validator.evaluate(self.generator)
@@ -236,10 +271,12 @@ class SRTrainer:
         sample = Path("samples") / f"step_{step:06d}.png"
         validator.write_sample(self.run_dir / sample, outputs)
         self.events.emit("sample", step=step, path=str(sample))
-        print_progress(f"val step {step}: PSNR-Y {scores['psnr_y']:.3f} dB, SSIM-Y {scores['ssim_y']:.4f}")
+        self._say(f"val step {step}: PSNR-Y {scores['psnr_y']:.3f} dB, SSIM-Y {scores['ssim_y']:.4f}")
         if scores["psnr_y"] > self.state["best_psnr_y"]:
             self.state.update(best_psnr_y=scores["psnr_y"], best_step=step, best_scores=scores)
             self.export_weights("best", step, scores)
+            # at once, not at the next checkpoint: after a kill, a worse model must not replace it
+            atomic_write_json(self.state_path, self.state)
         return scores
 
     def save_checkpoint(self, step: int) -> None:
