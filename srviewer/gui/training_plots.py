@@ -61,7 +61,8 @@ class TrainingPlots(QWidget):
             plot.setBackground("w")
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", xlabel)
-            plot.addLegend(offset=(-10, 10), labelTextColor="k")
+            rising = key in ("psnr", "ssim", "accuracy")  # keep the legend off where the curves go
+            plot.addLegend(offset=(-10, -10) if rising else (-10, 10), labelTextColor="k")
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).setTextPen("k")
             plot.getPlotItem().titleLabel.setText(title, color="k")

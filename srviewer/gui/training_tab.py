@@ -291,7 +291,7 @@ class TrainingTab(QWidget):
             run_dir = chosen
         run_dir = Path(run_dir).resolve()
         self.open_run(run_dir)
-        if self.kind is None:
+        if self.run_dir != run_dir or self.kind is None:
             self._show_message(f"{run_dir} is not a run folder (no events.jsonl or config.json).")
             return False
         self._launch(tf_form.resume_args(self.kind, run_dir, self.form.values()), run_dir, self.kind, reload=False)
@@ -321,6 +321,9 @@ class TrainingTab(QWidget):
     def open_run(self, run_dir: str | os.PathLike) -> None:
         """Show a run folder: its curves, latest sample and log; keep following it if it grows."""
         run_dir = Path(run_dir)
+        if self.is_running() and self.process.run_dir != run_dir:
+            self._show_message("A run is going: stop it (or wait) before opening another one.")
+            return
         kind = None
         try:
             kind = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("kind")
@@ -328,11 +331,10 @@ class TrainingTab(QWidget):
             pass
         self._attach(run_dir, kind)
         self.poll()
+        self.plots.flush()  # show the whole history now, not at the next plot tick
         self.run_label.setText(f"{'Running' if self.is_running() else 'Run'}: {run_dir}")
 
     def _attach(self, run_dir: Path, kind: str | None) -> None:
-        if self.is_running() and self.process.run_dir != run_dir:
-            raise RuntimeError("cannot switch runs while one is going")
         self.run_dir = Path(run_dir)
         self._reset_run_state()
         self.kind = kind
@@ -402,6 +404,7 @@ class TrainingTab(QWidget):
             self.finished_reason = None
             if self.is_running() and self.process.run_dir == self.run_dir:
                 self.process.engine_ready = True
+                self.runs_panel.refresh()  # the new run folder now holds its config and events
         if isinstance(step, (int, float)):
             self.step = int(step)
         if self.total_steps:
@@ -424,6 +427,8 @@ class TrainingTab(QWidget):
             shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items()
                               if k not in ("event", "time", "step") and isinstance(v, (int, float)))
             self.stats.setToolTip(f"validation at step {step}: {shown}")
+        elif name == "checkpoint":
+            self.runs_panel.refresh()
         elif name == "finished":
             self.finished_reason = str(record.get("reason"))
             self.stats.setText(f"{self.finished_reason} at step {self.step}")

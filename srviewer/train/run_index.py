@@ -23,7 +23,7 @@ class RunSummary:
     kind: str | None        # "srresnet", "srgan", "srcnn", "augment" (None when unknown yet)
     step: int               # the last step (or epoch events count for augment) seen
     total_steps: int | None
-    state: str              # "done", "stopped", "error", "running or killed", "empty"
+    state: str              # "done", "stopped", "error", "not finished" (running or killed), "empty"
     modified: float         # mtime of events.jsonl (or the folder), seconds since the epoch
     message: str = ""       # the error message, if any
 
@@ -52,7 +52,7 @@ def summarise_run(path: str | os.PathLike) -> RunSummary:
         if name == "started":
             kind = record.get("kind", kind)
             total = record.get("total_steps", total)
-            state = "running or killed"
+            state = "not finished"
         elif name == "finished":
             state = {"done": "done", "stopped": "stopped"}.get(record.get("reason"), str(record.get("reason")))
         elif name == "error":
