@@ -14,13 +14,14 @@ import shlex
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
+                               
                                QLineEdit, QPushButton, QSpinBox, QWidget)
 
 from srviewer.core.atomic import atomic_write_json
 from srviewer.errors import DataError
 
-KINDS = {"srresnet": "SRResNet", "srgan": "SRGAN", "srcnn": "SRCNN", "augment": "Augmentation (ResNet50)"}
+KINDS = {"srresnet": "SRResNet", "srgan": "SRGAN", "srcnn": "SRCNN", "augment": "Augmentation experiment"}
 DEFAULT_DATA = {"srresnet": "tfds:div2k/bicubic_x4", "srgan": "tfds:div2k/bicubic_x4",
                 "srcnn": "tfds:div2k/bicubic_x4", "augment": "tfds:stanford_dogs"}
 VARIANTS = ("none", "flip_brightness", "cutmix", "mixup")
@@ -130,11 +131,11 @@ class TrainingForm(QWidget):
         self.model.addItems(("resnet50", "tiny"))
         self.variant_boxes = {v: QCheckBox(v) for v in VARIANTS}
         variants = QWidget()
-        row = QHBoxLayout(variants)
-        row.setContentsMargins(0, 0, 0, 0)
-        for box in self.variant_boxes.values():
+        grid = QGridLayout(variants)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for i, box in enumerate(self.variant_boxes.values()):
             box.setChecked(True)
-            row.addWidget(box)
+            grid.addWidget(box, i // 2, i % 2)
         self.extra = QLineEdit()
         self.extra.setPlaceholderText("more flags, e.g. --filters 32 --blocks 4")
         self.out = QLineEdit()

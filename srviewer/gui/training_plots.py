@@ -18,8 +18,13 @@ _NOT_SERIES = {"event", "time", "step", "steps_per_s", "lr", "eta_s", "total", "
 _VARIANT_ORDER = ("none", "flip_brightness", "cutmix", "mixup")
 
 
+# matplotlib's tab10: distinct, readable on white; the four variants get the first four
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+            "#bcbd22", "#17becf")
+
+
 def _colour(index: int):
-    return pg.intColor(index, hues=8, values=1, maxValue=230, minValue=150)
+    return pg.mkColor(_PALETTE[index % len(_PALETTE)])
 
 
 class TrainingPlots(QWidget):
@@ -143,12 +148,15 @@ class TrainingPlots(QWidget):
         plot_key, series = key
         if colour_key not in self._colours:
             order = list(_VARIANT_ORDER)
-            self._colours[colour_key] = order.index(colour_key) if colour_key in order else len(self._colours) + 4
+            self._colours[colour_key] = order.index(colour_key) if colour_key in order else len(self._colours)
         pen = pg.mkPen(_colour(self._colours[colour_key]), width=2)
-        if self._mode == "augment" and "val_" not in series:
-            pen.setStyle(Qt.PenStyle.DashLine)
+        label = series
+        if self._mode == "augment":  # one legend entry per variant: the title says dashed = train
+            label = colour_key if "val_" in series else None
+            if "val_" not in series:
+                pen.setStyle(Qt.PenStyle.DashLine)
         symbol = "o" if self._mode == "augment" or plot_key in ("psnr", "ssim") else None
-        curve = self._plots[plot_key].plot([], [], name=series, pen=pen, symbol=symbol, symbolSize=5,
+        curve = self._plots[plot_key].plot([], [], name=label, pen=pen, symbol=symbol, symbolSize=5,
                                            symbolBrush=_colour(self._colours[colour_key]), symbolPen=None)
         self._curves[key] = curve
         self._data[key] = ([], [])

@@ -30,8 +30,7 @@ def to_qimage(rgb: np.ndarray) -> QImage:
 def _captions(variant: str, info: dict, i: int, classes: list[str], labels) -> list[str]:
     own = classes[int(labels[i])] if len(classes) > int(labels[i]) else str(labels[i])
     if variant == "flip_brightness":
-        flip = "flipped" if info["flipped"][i] else "not flipped"
-        return [f"{flip}, brightness {info['brightness'][i]:+.2f}"]
+        return ["flipped" if info["flipped"][i] else "not flipped", f"brightness {info['brightness'][i]:+.2f}"]
     if variant in ("cutmix", "mixup"):
         partner = int(info["partner"][i])
         other = classes[int(labels[partner])] if len(classes) > int(labels[partner]) else str(partner)

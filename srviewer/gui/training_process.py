@@ -50,6 +50,8 @@ class TrainingProcess(QObject):
         package_root = str(Path(__file__).resolve().parents[2])  # srviewer may not be installed
         env.insert("PYTHONPATH", os.pathsep.join(p for p in (package_root, env.value("PYTHONPATH", "")) if p))
         env.insert("PYTHONUNBUFFERED", "1")
+        if not env.contains("TF_CPP_MIN_LOG_LEVEL"):
+            env.insert("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's C++ INFO lines only crowd the log
         proc.setProcessEnvironment(env)
         proc.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         proc.readyReadStandardOutput.connect(self._on_launcher_output)

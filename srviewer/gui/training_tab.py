@@ -400,13 +400,14 @@ class TrainingTab(QWidget):
         step = record.get("step")
         if name == "started":
             self.kind = record.get("kind", self.kind)
-            self.total_steps = record.get("total_steps") or self.total_steps
             self.finished_reason = None
             if self.is_running() and self.process.run_dir == self.run_dir:
                 self.process.engine_ready = True
                 self.runs_panel.refresh()  # the new run folder now holds its config and events
         if isinstance(step, (int, float)):
             self.step = int(step)
+        if isinstance(record.get("total_steps"), int) and name != "finished":
+            self.total_steps = record["total_steps"]
         if self.total_steps:
             self.progress.setRange(0, int(self.total_steps))
             self.progress.setValue(min(self.step, int(self.total_steps)))
@@ -431,6 +432,10 @@ class TrainingTab(QWidget):
             self.runs_panel.refresh()
         elif name == "finished":
             self.finished_reason = str(record.get("reason"))
+            plot = self.run_dir / str(record["plot"]) if self.run_dir and record.get("plot") else None
+            if plot is not None and plot.is_file():  # the augmentation experiment's comparison plot
+                self.sample.set_picture(QPixmap(str(plot)))
+                self.sample_caption.setText(f"{plot.name}: validation accuracy per variant")
             self.stats.setText(f"{self.finished_reason} at step {self.step}")
         elif name == "error":
             self._error_message = str(record.get("message", ""))
