@@ -1,34 +1,85 @@
 """Full-model .h5 files, including tf.keras 2 ones with a `Lambda(depth_to_space)` pixel shuffle.
 
 Such a Lambda stores its function as marshalled bytecode: Keras 3 refuses it in safe mode, and
-running it would execute code from the file (and breaks across Python versions anyway). Instead
-the architecture is read from the file's `model_config` JSON, each Lambda is replaced by
-srviewer's `PixelShuffle(2)` (the only Lambda an SR generator of that era carries; a Lambda that
-is not a x2 pixel shuffle makes the rebuilt model's scale check fail loudly), and the weights are
-read from `model_weights` by layer order. Nothing stored in the file is executed.
+running it would execute code from the file (bytecode from another Python version can even
+crash the interpreter). Instead the architecture is read from the file's `model_config` JSON;
+each Lambda whose bytecode names `depth_to_space` (looked for in the raw bytes: nothing is
+unmarshalled) is replaced by srviewer's `PixelShuffle`, and Keras loads the rewritten file in
+safe mode, weights by layer order. Nothing stored in the file is executed.
+
+A Lambda that is not a pixel shuffle is refused unless the user opts in (`--trust-model-code`);
+even then the file is first loaded in a separate Python process, so a crash there cannot take the
+application down.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import binascii
 import json
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from srviewer.errors import ModelFileError
 
+TRUST_HINT = "if you trust the file, pass --trust-model-code"
 
-def _replace_lambdas(node, replaced: list[str]):
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:160]}" if text else type(exc).__name__
+
+
+def _lambda_bytecode(cfg: dict) -> bytes:
+    fn = cfg.get("function")
+    code = fn[0] if isinstance(fn, (list, tuple)) and fn else fn
+    if isinstance(code, dict):                      # Keras 3 style {"class_name": "__lambda__", "config": {"code": ..}}
+        code = code.get("config", {}).get("code")
+    if not isinstance(code, str):
+        return b""
+    try:
+        return base64.b64decode(code.encode("ascii"), validate=False)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return code.encode("utf-8", "replace")
+
+
+def _shuffle_scale(cfg: dict) -> int:
+    """The block size of a depth_to_space Lambda: a lone int in its `arguments`, else 2."""
+    args = cfg.get("arguments") or {}
+    ints = [v for v in args.values() if isinstance(v, int) and not isinstance(v, bool)]
+    return ints[0] if len(ints) == 1 and ints[0] > 1 else 2
+
+
+def is_pixel_shuffle_lambda(cfg: dict) -> bool:
+    return b"depth_to_space" in _lambda_bytecode(cfg)
+
+
+def replace_lambdas(node, unknown: list[str]):
+    """A copy of a model config with pixel-shuffle Lambdas turned into PixelShuffle layers.
+
+    Names of Lambdas that are not pixel shuffles are appended to `unknown` (left as they are).
+    """
     if isinstance(node, dict):
         if node.get("class_name") == "Lambda":
             cfg = node.get("config", {})
-            replaced.append(cfg.get("name", "lambda"))
-            return {"class_name": "PixelShuffle", "module": None, "registered_name": "srviewer>PixelShuffle",
-                    "config": {"name": cfg.get("name", f"pixel_shuffle_{len(replaced)}"), "scale": 2,
-                               "trainable": False, "dtype": cfg.get("dtype", "float32")},
-                    **({"inbound_nodes": node["inbound_nodes"]} if "inbound_nodes" in node else {}),
-                    **({"name": node["name"]} if "name" in node else {})}
-        return {k: _replace_lambdas(v, replaced) for k, v in node.items()}
+            if not is_pixel_shuffle_lambda(cfg):
+                unknown.append(cfg.get("name", "lambda"))
+                return node
+            dtype = cfg.get("dtype", "float32")
+            new = {"class_name": "PixelShuffle", "module": None, "registered_name": "srviewer>PixelShuffle",
+                   "config": {"name": cfg.get("name", "pixel_shuffle"), "scale": _shuffle_scale(cfg),
+                              "trainable": False, "dtype": dtype}}
+            for key in ("inbound_nodes", "name"):
+                if key in node:
+                    new[key] = node[key]
+            return new
+        return {k: replace_lambdas(v, unknown) for k, v in node.items()}
     if isinstance(node, list):
-        return [_replace_lambdas(v, replaced) for v in node]
+        return [replace_lambdas(v, unknown) for v in node]
     return node
 
 
@@ -39,10 +90,10 @@ def read_model_config(path: Path) -> dict:
         with h5py.File(path, "r") as f:
             raw = f.attrs.get("model_config")
     except OSError as exc:
-        raise ModelFileError(f"{path.name}: not a readable HDF5 file ({str(exc).splitlines()[0][:120]})") from None
+        raise ModelFileError(f"{path.name}: not a readable HDF5 file, truncated or corrupt ({_first_line(exc)})") from None
     if raw is None:
-        raise ModelFileError(f"{path.name}: holds weights only (no architecture); add a .json sidecar "
-                             "naming the factory, or save the full model")
+        raise ModelFileError(f"{path.name}: holds weights only (no architecture); name it NAME.weights.h5 with a "
+                             "NAME.json sidecar giving the factory, or save the full model")
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8")
     try:
@@ -51,23 +102,123 @@ def read_model_config(path: Path) -> dict:
         raise ModelFileError(f"{path.name}: its model_config is not valid JSON ({exc})") from None
 
 
-def load_full_h5(path) -> object:
-    """A keras.Model rebuilt from a full-model .h5 without running any code stored in it."""
+def _load_rewritten(path: Path, config: dict):
+    """Keras loads a temporary copy of `path` whose model_config is `config` (safe mode on)."""
+    import h5py
     import keras
 
-    from srviewer.core.layers import PixelShuffle
+    import srviewer.core.layers  # noqa: F401 - registers PixelShuffle
 
+    with tempfile.TemporaryDirectory(prefix="srviewer-h5-") as tmp:   # scratch copy, removed at once
+        copy = Path(tmp) / "model.h5"
+        shutil.copyfile(path, copy)
+        with h5py.File(copy, "r+") as f:
+            f.attrs["model_config"] = json.dumps(config)
+        try:
+            return keras.models.load_model(str(copy), compile=False, safe_mode=True)
+        except Exception as exc:  # noqa: BLE001 - Keras/h5py raise many types
+            raise ModelFileError(f"{path.name}: the model cannot be rebuilt from its model_config or its weights "
+                                 f"do not match ({_first_line(exc)})") from None
+
+
+@contextlib.contextmanager
+def code_globals():
+    """Names old Lambda bytecode expects as globals (`tf`, `K`, `np`, `keras`) while a trusted model loads.
+
+    Keras 3 builds a stored lambda with the globals of `keras.src.utils.python_utils` (so a
+    notebook's `lambda t: tf.nn.depth_to_space(t, 2)` fails with NameError: tf); the names are
+    added there for the duration of the load and removed afterwards.
+    """
+    try:
+        from keras.src.utils import python_utils as target
+    except ImportError:  # a later Keras moved it: load without the extra names
+        yield
+        return
+    names = _code_names()
+    added = [k for k in names if k not in vars(target)]
+    for k in added:
+        setattr(target, k, names[k])
+    try:
+        yield
+    finally:
+        for k in added:
+            delattr(target, k)
+
+
+def _code_names() -> dict:
+    import keras
+    import numpy as np
+
+    from srviewer.core.tf_runtime import tf
+
+    return {"tf": tf(), "K": keras.ops, "keras": keras, "np": np}
+
+
+def rebind_lambda_globals(model) -> None:
+    """Give each Lambda's function its own globals with the names of `code_globals` (kept after loading)."""
+    import types
+
+    import keras
+
+    names = _code_names()
+    for layer in model._flatten_layers(include_self=False):
+        fn = getattr(layer, "function", None)
+        if isinstance(layer, keras.layers.Lambda) and isinstance(fn, types.FunctionType):
+            layer.function = types.FunctionType(fn.__code__, {**names, **fn.__globals__}, fn.__name__,
+                                                fn.__defaults__, fn.__closure__)
+
+
+_TRIAL = """
+import sys, numpy as np, keras
+import srviewer.core.layers
+from srviewer.core.legacy_h5 import code_globals, rebind_lambda_globals
+with code_globals():
+    m = keras.models.load_model(sys.argv[1], compile=False, safe_mode=False)
+rebind_lambda_globals(m)
+m(np.zeros((1, 16, 16, 3), np.float32))
+"""
+
+
+def trial_load_in_subprocess(path: Path, timeout_s: float = 300) -> None:
+    """Load (and run once) a model that holds code in a child Python; raise ModelFileError if it fails."""
+    try:
+        proc = subprocess.run([sys.executable, "-c", _TRIAL, str(path)], capture_output=True, text=True,
+                              timeout=timeout_s, env=None)
+    except subprocess.TimeoutExpired:
+        raise ModelFileError(f"{path.name}: loading its embedded code did not finish in {timeout_s:.0f} s") from None
+    if proc.returncode < 0:
+        raise ModelFileError(f"{path.name}: its embedded code crashed a test process (signal {-proc.returncode}); "
+                             "bytecode from another Python version? re-save the model as .keras or .weights.h5")
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        raise ModelFileError(f"{path.name}: loading its embedded code failed ({lines[-1][:200] if lines else 'no message'})")
+
+
+def load_trusted(path: Path):
+    """Load a model file running its embedded code: only after the user opted in and a child survived it."""
+    import keras
+
+    import srviewer.core.layers  # noqa: F401
+
+    trial_load_in_subprocess(path)
+    try:
+        with code_globals():
+            model = keras.models.load_model(str(path), compile=False, safe_mode=False)
+        rebind_lambda_globals(model)
+        return model
+    except Exception as exc:  # noqa: BLE001
+        raise ModelFileError(f"{path.name}: cannot be loaded even with its code ({_first_line(exc)})") from None
+
+
+def load_full_h5(path, trust_code: bool = False):
+    """A keras.Model from a full-model .h5, without running code stored in it (unless `trust_code`)."""
     path = Path(path)
     config = read_model_config(path)
-    config = _replace_lambdas(config, [])
-    try:
-        model = keras.models.model_from_json(json.dumps(config), custom_objects={"PixelShuffle": PixelShuffle})
-    except Exception as exc:  # noqa: BLE001
-        raise ModelFileError(f"{path.name}: its architecture cannot be rebuilt ({type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
-    try:
-        model.load_weights(str(path))
-    except Exception as exc:  # noqa: BLE001
-        raise ModelFileError(f"{path.name}: the weights do not match its architecture "
-                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
-    return model
+    unknown: list[str] = []
+    rewritten = replace_lambdas(config, unknown)
+    if unknown:
+        if not trust_code:
+            raise ModelFileError(f"{path.name} holds code (Lambda layer {', '.join(unknown)}, not a pixel shuffle) "
+                                 f"that safe mode will not run; {TRUST_HINT}")
+        return load_trusted(path)
+    return _load_rewritten(path, rewritten)

@@ -66,10 +66,24 @@ def probe(model, scale_hint: int | None = None) -> tuple[int, str]:
     return y.shape[1] // 16, "lr"
 
 
+def _check_hdf5(path: Path) -> None:
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            pass
+    except OSError as exc:
+        raise ModelFileError(f"{path.name}: not a readable HDF5 file (truncated or corrupt: "
+                             f"{str(exc).splitlines()[0][:120]})") from None
+
+
 def _load_weights_with_sidecar(path: Path) -> LoadedModel:
     from srviewer.core import models
 
     spec = read_sidecar(path)
+    if spec.get("input", "lr") not in ("lr", "bicubic"):
+        raise ModelFileError(f"{sidecar_path(path).name}: 'input' must be \"lr\" or \"bicubic\", not {spec['input']!r}")
+    _check_hdf5(path)
     model = models.build(spec)
     try:
         model.load_weights(str(path))
@@ -86,10 +100,16 @@ def _load_keras(path: Path, trust_code: bool) -> LoadedModel:
     import srviewer.core.layers  # noqa: F401 - registers PixelShuffle & co.
 
     try:
-        model = keras.saving.load_model(str(path), safe_mode=not trust_code, compile=False)
+        model = keras.saving.load_model(str(path), safe_mode=True, compile=False)
     except Exception as exc:  # noqa: BLE001
         text = str(exc)
         if "safe_mode" in text or "Lambda" in text or "unsafe" in text.lower():
+            if trust_code:
+                from srviewer.core.legacy_h5 import load_trusted
+
+                model = load_trusted(path)
+                scale, kind = probe(model)
+                return LoadedModel(model, scale, kind, path.stem)
             raise ModelFileError(f"{path.name} holds code (a Lambda layer) and safe mode refuses to run it; "
                                  "if you trust the file, pass --trust-model-code") from None
         raise ModelFileError(f"{path.name}: not a loadable .keras model ({type(exc).__name__}: "
@@ -99,6 +119,11 @@ def _load_keras(path: Path, trust_code: bool) -> LoadedModel:
 
 
 def load_model_file(path, trust_code: bool = False) -> LoadedModel:
+    """Load a model file (see the module docstring); every failure raises ModelFileError.
+
+    The model takes float32 NHWC RGB [0, 1]: the LR image (input_kind "lr") or the
+    bicubic-upscaled one ("bicubic", output size == input size), and returns RGB [0, 1].
+    """
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"{path}: no such model file")
@@ -112,13 +137,15 @@ def load_model_file(path, trust_code: bool = False) -> LoadedModel:
     elif name.endswith((".h5", ".hdf5")):
         from srviewer.core.legacy_h5 import load_full_h5
 
-        model = load_full_h5(path)
+        model = load_full_h5(path, trust_code=trust_code)
         scale, kind = probe(model)
         loaded = LoadedModel(model, scale, kind, path.stem)
     else:
         raise ModelFileError(f"{path.name}: unknown model format (use .keras, .h5, or .weights.h5 with a .json)")
-    if loaded.input_kind == "lr":
-        scale, _ = probe(loaded.model)
-        if scale != loaded.scale:
-            raise ModelFileError(f"{path.name} upscales x{scale}, but x{loaded.scale} was stated")
+    scale, kind = probe(loaded.model, loaded.scale)
+    if kind != loaded.input_kind:
+        raise ModelFileError(f"{path.name}: stated input {loaded.input_kind!r}, but the model "
+                             + ("keeps the image size (a 'bicubic'-input model)" if kind == "bicubic" else f"upscales x{scale}"))
+    if scale != loaded.scale:
+        raise ModelFileError(f"{path.name} upscales x{scale}, but x{loaded.scale} was stated")
     return loaded

@@ -1,0 +1,186 @@
+"""Loading model files: sidecar weights, .keras in safe mode, tf.keras 2 .h5 with Lambda pixel shuffles."""
+
+import base64
+import json
+import marshal
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+h5py = pytest.importorskip("h5py")
+
+from srviewer.core import models, tf_runtime  # noqa: E402
+from srviewer.core.atomic import atomic_write_json  # noqa: E402
+from srviewer.core.model_files import load_model_file  # noqa: E402
+from srviewer.errors import ModelFileError  # noqa: E402
+
+# as the old notebooks wrote them: `tf` is a global of the defining module (not defined here)
+OLD_SHUFFLE = lambda t: tf.nn.depth_to_space(t, 2)  # noqa: E731, F821
+OLD_RELU = lambda t: tf.nn.relu(t)  # noqa: E731, F821
+
+TINY = {"num_filters": 4, "num_res_blocks": 1, "batch_norm": False, "scale": 4}
+
+
+def _save_sidecar_model(dirpath, name="m", factory="sr_resnet", kwargs=TINY, **extra):
+    model = models.build({"factory": factory, "kwargs": kwargs})
+    path = dirpath / f"{name}.weights.h5"
+    model.save_weights(str(path))
+    atomic_write_json(dirpath / f"{name}.json", {"factory": factory, "kwargs": kwargs, "scale": 4,
+                                                 "input": "lr", "label": "Tiny", "format": 1, **extra})
+    return model, path
+
+
+def test_weights_and_sidecar_round_trip(tmp_path, rng):
+    model, path = _save_sidecar_model(tmp_path)
+    loaded = load_model_file(path)
+    assert (loaded.scale, loaded.input_kind, loaded.label) == (4, "lr", "Tiny")
+    x = rng.random((1, 6, 5, 3)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(loaded.model(x)), np.asarray(model(x)), atol=1e-6)
+
+
+def test_sidecar_failures_are_model_file_errors(tmp_path):
+    _, path = _save_sidecar_model(tmp_path)
+    sidecar = tmp_path / "m.json"
+    spec = json.loads(sidecar.read_text())
+
+    atomic_write_json(sidecar, {**spec, "scale": 2})
+    with pytest.raises(ModelFileError, match="upscales x4, but x2 was stated"):
+        load_model_file(path)
+
+    atomic_write_json(sidecar, {**spec, "kwargs": {**TINY, "num_filters": 8}})     # weights of another model
+    with pytest.raises(ModelFileError, match="do not fit"):
+        load_model_file(path)
+
+    atomic_write_json(sidecar, {**spec, "input": "bicubic"})
+    with pytest.raises(ModelFileError, match="stated input 'bicubic'"):
+        load_model_file(path)
+
+    atomic_write_json(sidecar, spec)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])                                      # truncated
+    with pytest.raises(ModelFileError, match="truncated"):
+        load_model_file(path)
+
+    sidecar.unlink()
+    with pytest.raises(ModelFileError, match="no m.json beside it"):
+        load_model_file(path)
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model_file(tmp_path / "absent.keras")
+
+
+def test_keras_file_probed_for_scale_and_input_kind(tmp_path):
+    lr_model = models.sr_resnet(num_filters=4, num_res_blocks=1, scale=2, batch_norm=False)
+    lr_model.save(tmp_path / "x2.keras")
+    loaded = load_model_file(tmp_path / "x2.keras")
+    assert (loaded.scale, loaded.input_kind) == (2, "lr")
+    models.srcnn(n1=4, n2=4).save(tmp_path / "srcnn.keras")
+    assert load_model_file(tmp_path / "srcnn.keras").input_kind == "bicubic"
+
+
+def test_keras_file_with_lambda_is_refused_in_safe_mode(tmp_path):
+    inp = keras.Input((None, None, 3))
+    out = keras.layers.Lambda(lambda t: t * 1.0)(keras.layers.UpSampling2D(2)(inp))
+    keras.Model(inp, out).save(tmp_path / "lam.keras")
+    with pytest.raises(ModelFileError, match="--trust-model-code"):
+        load_model_file(tmp_path / "lam.keras")
+    assert load_model_file(tmp_path / "lam.keras", trust_code=True).scale == 2
+
+
+# --- a tf.keras 2 style full-model .h5, written by hand -------------------------------------------
+
+def _conv(name, filters):
+    return {"class_name": "Conv2D", "config": {
+        "name": name, "trainable": True, "dtype": "float32", "filters": filters, "kernel_size": [3, 3],
+        "strides": [1, 1], "padding": "same", "data_format": "channels_last", "dilation_rate": [1, 1],
+        "groups": 1, "activation": "linear", "use_bias": True,
+        "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+        "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": None,
+        "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}}
+
+
+def _lambda(name, fn):
+    code = base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii")   # what tf.keras 2 stored
+    return {"class_name": "Lambda", "config": {
+        "name": name, "trainable": True, "dtype": "float32", "function": [code, None, None],
+        "function_type": "lambda", "module": "__main__", "output_shape": None, "output_shape_type": "raw",
+        "output_shape_module": None, "arguments": {}}}
+
+
+def write_tf2_h5(path, weights, fn):
+    """input -> conv2d(12) -> Lambda(fn) -> conv2d_1(3), in tf.keras 2.12's full-model .h5 layout."""
+    chain = [("conv2d", _conv("conv2d", 12)), ("lambda", _lambda("lambda", fn)), ("conv2d_1", _conv("conv2d_1", 3))]
+    layers = [{"class_name": "InputLayer", "name": "input_1", "inbound_nodes": [], "config": {
+        "batch_input_shape": [None, None, None, 3], "dtype": "float32", "sparse": False, "ragged": False,
+        "name": "input_1"}}]
+    prev = "input_1"
+    for name, cfg in chain:
+        layers.append({**cfg, "name": name, "inbound_nodes": [[[prev, 0, 0, {}]]]})
+        prev = name
+    config = {"class_name": "Functional", "keras_version": "2.12.0", "backend": "tensorflow",
+              "config": {"name": "model", "layers": layers, "input_layers": [["input_1", 0, 0]],
+                         "output_layers": [["conv2d_1", 0, 0]]}}
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(config)
+        f.attrs["keras_version"], f.attrs["backend"] = "2.12.0", "tensorflow"
+        g = f.create_group("model_weights")
+        names = ["input_1", "conv2d", "lambda", "conv2d_1"]
+        g.attrs["layer_names"] = [n.encode() for n in names]
+        g.attrs["keras_version"], g.attrs["backend"] = "2.12.0", "tensorflow"
+        for n in names:
+            wnames = [f"{n}/kernel:0", f"{n}/bias:0"] if n in weights else []
+            lg = g.create_group(n)
+            lg.attrs["weight_names"] = [w.encode() for w in wnames]
+            for wname, arr in zip(wnames, weights.get(n, [])):
+                lg.create_dataset(wname, data=arr)
+
+
+def _weights(rng, mid_channels):
+    return {"conv2d": [rng.normal(0, 0.2, (3, 3, 3, 12)).astype(np.float32), rng.normal(0, 0.1, 12).astype(np.float32)],
+            "conv2d_1": [rng.normal(0, 0.2, (3, 3, mid_channels, 3)).astype(np.float32), np.full(3, 0.5, np.float32)]}
+
+
+def test_tf2_h5_with_lambda_depth_to_space_is_rebuilt_without_running_code(tmp_path, rng, monkeypatch):
+    tf = tf_runtime.tf()
+    w = _weights(rng, 3)
+    path = tmp_path / "old_generator.h5"
+    write_tf2_h5(path, w, OLD_SHUFFLE)
+    # running the stored bytecode would fail (no `tf` in its globals): make sure nothing unmarshals it
+    monkeypatch.setattr(marshal, "loads", lambda *a: pytest.fail("stored bytecode was unmarshalled"))
+    loaded = load_model_file(path)
+    assert (loaded.scale, loaded.input_kind) == (2, "lr")
+    assert any(type(lay).__name__ == "PixelShuffle" for lay in loaded.model.layers)
+    x = rng.random((1, 5, 6, 3)).astype(np.float32)
+    ref = tf.nn.conv2d(tf.nn.depth_to_space(tf.nn.conv2d(x, w["conv2d"][0], 1, "SAME") + w["conv2d"][1], 2),
+                       w["conv2d_1"][0], 1, "SAME") + 0.5
+    np.testing.assert_allclose(np.asarray(loaded.model(x)), ref.numpy(), atol=1e-5)
+
+
+def test_tf2_h5_with_other_lambda_refused_then_loaded_with_the_opt_in(tmp_path, rng):
+    tf = tf_runtime.tf()
+    w = _weights(rng, 12)
+    path = tmp_path / "odd.h5"
+    write_tf2_h5(path, w, OLD_RELU)
+    with pytest.raises(ModelFileError, match="--trust-model-code"):
+        load_model_file(path)
+    loaded = load_model_file(path, trust_code=True)       # loaded in a child process first, then here
+    assert loaded.input_kind == "bicubic"
+    x = rng.random((1, 5, 6, 3)).astype(np.float32)
+    ref = tf.nn.conv2d(tf.nn.relu(tf.nn.conv2d(x, w["conv2d"][0], 1, "SAME") + w["conv2d"][1]),
+                       w["conv2d_1"][0], 1, "SAME") + 0.5
+    np.testing.assert_allclose(np.asarray(loaded.model(x)), ref.numpy(), atol=1e-5)
+
+
+def test_h5_with_wrong_weights_or_no_architecture(tmp_path, rng):
+    tf = tf_runtime.tf()
+    path = tmp_path / "bad.h5"
+    write_tf2_h5(path, _weights(rng, 12), OLD_SHUFFLE)   # conv2d_1 wants 12 channels, gets 3
+    with pytest.raises(ModelFileError, match="do not match"):
+        load_model_file(path)
+    with h5py.File(path, "r+") as f:
+        del f.attrs["model_config"]
+    with pytest.raises(ModelFileError, match="weights only"):
+        load_model_file(path)
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5 at all" * 10)
+    with pytest.raises(ModelFileError, match="not a readable HDF5"):
+        load_model_file(tmp_path / "junk.h5")
