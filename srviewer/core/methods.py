@@ -19,9 +19,32 @@ import srviewer
 from srviewer.core.conventions import upscale_bicubic
 from srviewer.errors import MethodUnavailable, ModelFileError
 
-WEIGHTS_DIR = Path(os.environ.get("SRVIEWER_WEIGHTS", Path(srviewer.__file__).resolve().parents[1] / "weights"))
-TILE_SIZES = (256, 128, 64, 32)     # LR tile sides tried in turn when memory runs out
+
+
+def weights_dir() -> Path:
+    """The shipped weights folder: $SRVIEWER_WEIGHTS, else the repository's weights/ (read at each call)."""
+    env = os.environ.get("SRVIEWER_WEIGHTS")
+    return Path(env) if env else Path(srviewer.__file__).resolve().parents[1] / "weights"
+
+
+WEIGHTS_DIR = weights_dir()
+MAX_TILE_PIXELS = 320 * 320         # LR pixels per model call (context included): the memory budget
 OVERLAP = 16                        # LR pixels of context around each tile
+VALUE_RANGES = {"0..1": (0.0, 1.0), "-1..1": (-1.0, 1.0), "0..255": (0.0, 255.0)}
+
+
+def tile_sizes(first: int | None = None) -> tuple[int, ...]:
+    """LR tile sides tried in turn when memory runs out: `first` (default: from MAX_TILE_PIXELS), halving to 32."""
+    from srviewer.core.tiling import tile_for_budget
+
+    size = int(first) if first else tile_for_budget(MAX_TILE_PIXELS, OVERLAP)
+    sizes = [size]
+    while sizes[-1] // 2 >= 32:
+        sizes.append(sizes[-1] // 2)
+    return tuple(sizes)
+
+
+TILE_SIZES = tile_sizes()
 SHIPPED = {
     "srcnn": ("SRCNN", "srviewer train srcnn --config configs/srcnn.json"),
     "srresnet": ("SRResNet", "srviewer train srresnet --config configs/srresnet.json"),
@@ -30,6 +53,8 @@ SHIPPED = {
 
 
 class Method:
+    """An upscaler. upscale(): HxWx3 float32 RGB [0, 1] LR in, (H*s)x(W*s)x3 float32 [0, 1] out (clipped)."""
+
     name: str = ""
     label: str = ""
     scale: int = 4
@@ -43,6 +68,10 @@ class Method:
 
 class BicubicMethod(Method):
     def __init__(self, kernel: str = "matlab", scale: int = 4, name: str = "bicubic"):
+        from srviewer.core.conventions import KERNELS
+
+        if kernel not in KERNELS:
+            raise ValueError(f"unknown bicubic kernel {kernel!r} (choose {', '.join(KERNELS)})")
         self.name, self.kernel, self.scale = name, kernel, scale
         self.label = "Bicubic" + (" (OpenCV)" if kernel == "opencv" else "")
 
@@ -56,28 +85,48 @@ class BicubicMethod(Method):
 
 
 class ModelMethod(Method):
-    """A Keras model from a file, loaded on first use."""
+    """A Keras model from a file, loaded on first use (TensorFlow is imported then).
+
+    `value_range` is the range the model works in ("0..1", "-1..1" or "0..255"): inputs are mapped
+    to it and outputs back. `tile` (LR pixels a side) overrides the memory-budget tile size;
+    `jit_compile` None means $SRVIEWER_XLA (default on). The input kind "bicubic" feeds the
+    model the bicubic-upscaled image (same kernel as the bicubic method).
+    """
 
     def __init__(self, name: str, path: Path, label: str | None = None, kernel: str = "matlab",
-                 trust_code: bool = False, missing_hint: str = ""):
+                 trust_code: bool = False, missing_hint: str = "", value_range: str = "0..1",
+                 tile: int | None = None, jit_compile: bool | None = None):
+        if value_range not in VALUE_RANGES:
+            raise ValueError(f"value range must be one of {', '.join(VALUE_RANGES)}, not {value_range!r}")
         self.name, self.path, self.kernel, self.trust_code = name, Path(path), kernel, trust_code
         self.label = label or name
         self.missing_hint = missing_hint
+        self.value_range, self.tile, self.jit_compile = value_range, tile, jit_compile
         self._loaded = None
         self._predict = None
         self._lock = threading.Lock()
 
     def availability(self):
+        hint = f": train it with `{self.missing_hint}` or point $SRVIEWER_WEIGHTS at a folder that has it" \
+            if self.missing_hint else ""
         if not self.path.exists():
-            hint = f": train it with `{self.missing_hint}`" if self.missing_hint else ""
-            return False, f"{self._shown_path()} not found{hint}"
+            return False, f"{self._shown_path(self.path)} not found{hint}"
+        if self.path.name.endswith(".weights.h5"):
+            from srviewer.core.model_files import sidecar_path
+
+            sidecar = sidecar_path(self.path)
+            if not sidecar.exists():
+                return False, f"{self._shown_path(sidecar)} not found (it says which architecture the weights are for)"
         return True, ""
 
-    def _shown_path(self) -> str:
-        try:
-            return str(self.path.relative_to(WEIGHTS_DIR.parent))
-        except ValueError:
-            return str(self.path)
+    @staticmethod
+    def _shown_path(path: Path) -> str:
+        for base in (weights_dir().parent, Path.cwd()):
+            try:
+                return str(path.resolve().relative_to(base.resolve()))
+            except ValueError:
+                continue
+        return str(path)
 
     def load(self):
         with self._lock:
@@ -91,7 +140,8 @@ class ModelMethod(Method):
                 tf_runtime.tf()
                 self._loaded = load_model_file(self.path, trust_code=self.trust_code)
                 self.scale = self._loaded.scale
-                self._predict = tf_runtime.make_predictor(self._loaded.model, jit_compile=_use_xla())
+                jit = _use_xla() if self.jit_compile is None else self.jit_compile
+                self._predict = tf_runtime.make_predictor(self._loaded.model, jit_compile=jit)
         return self._loaded
 
     def upscale(self, rgb_float, progress=None, cancel=None):
@@ -100,20 +150,26 @@ class ModelMethod(Method):
 
         loaded = self.load()
         x = np.asarray(rgb_float, np.float32)
+        if x.ndim != 3 or x.shape[2] != 3:
+            raise ValueError(f"{self.name} wants an HxWx3 RGB image, got shape {x.shape}")
+        factor = 1
         if loaded.input_kind == "bicubic":
             x = upscale_bicubic(x, loaded.scale, self.kernel)
-            scale = 1
-        else:
-            scale = loaded.scale
+            factor = loaded.scale          # tiles are cut from the upscaled image
+        lo, hi = VALUE_RANGES[self.value_range]
+        if (lo, hi) != (0.0, 1.0):
+            x = x * (hi - lo) + lo
 
         def fn(tile_in):
             return self._predict(tile_in[None])[0]
 
         def attempt(tile):
-            return run_tiled(fn, x, scale=scale, tile=tile * (loaded.scale if scale == 1 else 1),
-                             overlap=OVERLAP * (loaded.scale if scale == 1 else 1), progress=progress, cancel=cancel)
+            return run_tiled(fn, x, scale=loaded.scale // factor, tile=tile * factor, overlap=OVERLAP * factor,
+                             progress=progress, cancel=cancel)
 
-        out = run_with_oom_retry(attempt, TILE_SIZES)
+        out = run_with_oom_retry(attempt, tile_sizes(self.tile), what=self.label)
+        if (lo, hi) != (0.0, 1.0):
+            out = (out - lo) / (hi - lo)
         return np.clip(out, 0.0, 1.0)
 
 
@@ -146,14 +202,15 @@ class MethodRegistry:
     def __contains__(self, name) -> bool:
         return name in self._methods
 
-    def add_model_file(self, path, name: str | None = None, trust_code: bool = False) -> Method:
-        """A user's model file as a method; loaded now, so a bad file fails here with its message."""
+    def add_model_file(self, path, name: str | None = None, trust_code: bool = False,
+                       value_range: str = "0..1", kernel: str = "matlab") -> Method:
+        """A user's model file as a method; loaded now, so a bad file fails here (ModelFileError)."""
         path = Path(path)
         base = name or path.name.split(".")[0]
         unique, i = base, 2
         while unique in self._methods:
             unique, i = f"{base}_{i}", i + 1
-        method = ModelMethod(unique, path, label=None, trust_code=trust_code)
+        method = ModelMethod(unique, path, label=None, trust_code=trust_code, value_range=value_range, kernel=kernel)
         loaded = method.load()
         if name is None and loaded.label and loaded.label != path.stem:
             method.label = loaded.label
@@ -164,17 +221,23 @@ class MethodRegistry:
 
 def default_registry(weights_dir=None, kernel: str = "matlab") -> MethodRegistry:
     """bicubic plus the shipped learned methods (unavailable where their weights are missing)."""
-    weights_dir = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+    folder = Path(weights_dir) if weights_dir else weights_dir_default()
     registry = MethodRegistry()
     registry.register(BicubicMethod(kernel))
     for name, (label, train_command) in SHIPPED.items():
-        registry.register(ModelMethod(name, weights_dir / f"{name}.weights.h5", label=label, kernel=kernel,
+        registry.register(ModelMethod(name, folder / f"{name}.weights.h5", label=label, kernel=kernel,
                                       missing_hint=train_command))
     return registry
 
 
+weights_dir_default = weights_dir
+
+
 def upscale_image(method: Method, loaded, progress=None, cancel=None):
-    """A LoadedImage upscaled: colour through the method, alpha bicubic, bit depth kept."""
+    """A LoadedImage upscaled: colour through the method, alpha bicubic (MATLAB kernel), bit depth kept.
+
+    loaded.rgb: HxWx3 uint8/uint16; returns a LoadedImage of (H*s)x(W*s), same dtype, path None.
+    """
     from srviewer.core.images import LoadedImage, from_float, to_float
 
     sr = method.upscale(to_float(loaded.rgb), progress=progress, cancel=cancel)
@@ -187,4 +250,4 @@ def upscale_image(method: Method, loaded, progress=None, cancel=None):
 
 
 __all__ = ["Method", "BicubicMethod", "ModelMethod", "MethodRegistry", "default_registry", "upscale_image",
-           "WEIGHTS_DIR", "ModelFileError"]
+           "WEIGHTS_DIR", "weights_dir", "tile_sizes", "ModelFileError"]
