@@ -96,6 +96,17 @@ def test_float_tiff_is_scaled_to_sixteen_bit(tmp_path, rng):
     assert loaded.bit_depth == 16 and loaded.rgb.min() == 0 and loaded.rgb.max() == 65535
 
 
+
+def test_float_colour_tiff_pillow_cannot_open_is_read_as_sixteen_bit(tmp_path, rng):
+    import cv2
+
+    rgb = rng.random((5, 6, 3)).astype(np.float32)
+    cv2.imwrite(str(tmp_path / "f.tif"), np.ascontiguousarray(rgb[:, :, ::-1]))
+    loaded = images.read_image(tmp_path / "f.tif")
+    assert loaded.bit_depth == 16 and not loaded.is_grey
+    np.testing.assert_allclose(loaded.rgb / 65535.0, rgb, atol=1 / 65535)
+    assert any("float TIFF" in n for n in loaded.notes)
+
 def _png_claiming(width, height):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

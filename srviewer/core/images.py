@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,6 +213,68 @@ def _decode_16bit_rgb(path: Path) -> np.ndarray | None:
     return cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
 
 
+def _decode_with_pillow(image: Image.Image, path: Path, notes: list[str]) -> np.ndarray:
+    with image:
+        try:
+            arr = _decode(image, notes)
+        except ImageReadError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - truncated and damaged data
+            raise ImageReadError(f"{path}: the image data is damaged or truncated ({_short(exc)})") from None
+        fmt = image.format
+    if fmt in ("PNG", "TIFF") and arr.dtype == np.uint8 and arr.ndim == 3 and not notes:
+        wide = _decode_16bit_rgb(path)
+        if wide is not None and wide.shape[:2] == arr.shape[:2]:
+            arr = wide
+    return arr
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first IFD of a classic TIFF header, or None."""
+    try:
+        order = {b"II": "<", b"MM": ">"}[data[:2]]
+        if struct.unpack(order + "H", data[2:4])[0] != 42:
+            return None
+        offset = struct.unpack(order + "I", data[4:8])[0]
+        (count,) = struct.unpack(order + "H", data[offset:offset + 2])
+        size = {}
+        for i in range(count):
+            entry = data[offset + 2 + 12 * i: offset + 14 + 12 * i]
+            tag, typ = struct.unpack(order + "HH", entry[:4])
+            if tag in (256, 257):
+                fmt = "H" if typ == 3 else "I"
+                size[tag] = struct.unpack(order + fmt, entry[8:8 + struct.calcsize(fmt)])[0]
+        return size[256], size[257]
+    except (KeyError, struct.error, IndexError):
+        return None
+
+
+def _decode_float_colour_tiff(path: Path, max_pixels: int, notes: list[str]) -> np.ndarray | None:
+    """A float32 RGB(A) TIFF (Pillow cannot identify it) via OpenCV -> 16-bit; None if not one.
+
+    The size is checked from the TIFF header before decoding. Values in [0, 1] are taken as the
+    full range; anything else is clipped into [0, 1] (said in notes).
+    """
+    import cv2
+
+    try:
+        data = path.read_bytes() if path.is_file() else b""
+    except OSError:
+        return None
+    size = _tiff_size(data)
+    if size is None:
+        return None
+    if size[0] * size[1] > max_pixels:
+        raise ImageReadError(f"{path}: {size[0]}x{size[1]} is {size[0] * size[1]:,} pixels, "
+                             f"above the limit of {max_pixels:,}")
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or not np.issubdtype(arr.dtype, np.floating) or arr.ndim != 3:
+        return None
+    arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    notes.append("float TIFF scaled from [0, 1] to 16-bit")
+    return arr  # from_array turns float [0, 1] into 16-bit (and notes any clipping)
+
+
 def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> LoadedImage:
     """Read an image file; raises ImageReadError with one clear line for anything unreadable."""
     path = Path(path)
@@ -219,19 +282,14 @@ def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> LoadedI
     old_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        image = _open_checked(path, max_pixels)
-        with image:
-            try:
-                arr = _decode(image, notes)
-            except ImageReadError:
+        try:
+            image = _open_checked(path, max_pixels)
+        except ImageReadError:
+            arr = _decode_float_colour_tiff(path, max_pixels, notes)  # Pillow cannot open these
+            if arr is None:
                 raise
-            except Exception as exc:  # noqa: BLE001 - truncated and damaged data
-                raise ImageReadError(f"{path}: the image data is damaged or truncated ({_short(exc)})") from None
-            fmt = image.format
-        if fmt in ("PNG", "TIFF") and arr.dtype == np.uint8 and arr.ndim == 3 and not notes:
-            wide = _decode_16bit_rgb(path)
-            if wide is not None and wide.shape[:2] == arr.shape[:2]:
-                arr = wide
+        else:
+            arr = _decode_with_pillow(image, path, notes)
         loaded = from_array(arr, notes)
     finally:
         Image.MAX_IMAGE_PIXELS = old_limit
