@@ -428,6 +428,7 @@ class TrainingTab(QWidget):
             shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items()
                               if k not in ("event", "time", "step") and isinstance(v, (int, float)))
             self.stats.setToolTip(f"validation at step {step}: {shown}")
+            self.runs_panel.refresh()
         elif name == "checkpoint":
             self.runs_panel.refresh()
         elif name == "finished":
