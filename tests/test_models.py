@@ -109,3 +109,20 @@ def test_is_oom_and_device_description():
     assert tf_runtime.is_oom(RuntimeError("OOM when allocating tensor"))
     assert not tf_runtime.is_oom(ValueError("bad shape"))
     assert tf_runtime.device_description().split(":")[0] in ("CPU", "GPU")
+
+
+def test_make_predictor_falls_back_when_xla_cannot_compile(rng, caplog):
+    tf = tf_runtime.tf()
+
+    class HostOp(keras.layers.Layer):   # a py_func: XLA cannot compile it
+        def call(self, x):
+            y = tf.numpy_function(lambda a: a * 2.0, [x], tf.float32)
+            return tf.ensure_shape(y, x.shape)
+
+    inp = keras.Input((None, None, 3))
+    model = keras.Model(inp, HostOp()(inp))
+    predict = tf_runtime.make_predictor(model, jit_compile=True)
+    x = rng.random((1, 4, 5, 3)).astype(np.float32)
+    with caplog.at_level("WARNING", logger="srviewer.core.tf_runtime"):
+        np.testing.assert_allclose(predict(x), 2 * x, rtol=1e-6)
+    assert "XLA compilation failed" in caplog.text

@@ -170,7 +170,7 @@ class ModelMethod(Method):
         out = run_with_oom_retry(attempt, tile_sizes(self.tile), what=self.label)
         if (lo, hi) != (0.0, 1.0):
             out = (out - lo) / (hi - lo)
-        return np.clip(out, 0.0, 1.0)
+        return np.clip(out, 0.0, 1.0, out=out)   # in place: a 4000x3000 LR gives a 2.3 GB result
 
 
 def _use_xla() -> bool:
