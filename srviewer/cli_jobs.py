@@ -22,6 +22,8 @@ def _add_common(p) -> None:
                    help="add a Keras model file as a method (.keras, .h5, or .weights.h5 + .json)")
     p.add_argument("--trust-model-code", action="store_true",
                    help="allow model files that carry code (Lambda layers): only for files you trust")
+    p.add_argument("--tile", type=int, default=None, metavar="N",
+                   help="LR tile side for learned methods (default: from the memory budget)")
 
 
 def register(subparsers) -> None:
@@ -42,15 +44,15 @@ def register(subparsers) -> None:
     mode.add_argument("--blind", dest="mode", action="store_const", const="blind")
     cmp_.set_defaults(mode="reference")
     cmp_.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma-separated (default {DEFAULT_METHODS})")
-    cmp_.add_argument("--out", help="export folder: result images, metrics.csv, manifest.json, crops.png")
-    cmp_.add_argument("--crop", help="x,y,w,h in HR pixels: crop scores and the crop figure")
+    cmp_.add_argument("-o", "--out", help="export folder: result images, figure.png, metrics.csv, manifest.json")
+    cmp_.add_argument("--crop", help="x,y,w,h in HR pixels for crop scores and the figure (default: a centre crop)")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     _add_common(cmp_)
     cmp_.set_defaults(func=run_compare)
 
     b = subparsers.add_parser("bench", help="score methods on a folder of HR images (e.g. Set5)")
     b.add_argument("hr_dir")
-    b.add_argument("--lr-dir", help="use these LR files (matched by name) instead of making them")
+    b.add_argument("--lr-dir", help="use these LR files (paired with the HR files in sorted order) instead of making them")
     b.add_argument("--methods", default=DEFAULT_METHODS)
     b.add_argument("--json", action="store_true")
     _add_common(b)
@@ -62,6 +64,10 @@ def _registry(args):
 
     registry = default_registry(weights_dir=args.weights_dir, kernel=args.kernel)
     added = [registry.add_model_file(path, trust_code=args.trust_model_code).name for path in args.model]
+    if args.tile:
+        for method in registry:
+            if hasattr(method, "tile"):
+                method.tile = args.tile
     return registry, added
 
 
@@ -122,6 +128,12 @@ def _parse_crop(text: str | None):
     return (x, y, w, h)
 
 
+def _centre_crop(prepared, scale: int):
+    h, w = prepared.lr.shape[0] * scale, prepared.lr.shape[1] * scale
+    side = max(8, min(h, w) // 4)
+    return ((w - side) // 2, (h - side) // 2, side, side)
+
+
 def _fmt(v, digits):
     return "" if v is None else ("inf" if math.isinf(v) else f"{v:.{digits}f}")
 
@@ -149,9 +161,11 @@ def run_compare(args) -> int:
             print(f"\rsrviewer: {event.name} failed: {event.message}", file=sys.stderr)
         elif isinstance(event, cmp.RunFinished):
             finished = event
+    if crop is None and args.out:
+        crop = _centre_crop(prepared, request.scale)
     region = crop_rows(prepared.hr, finished.results, crop)
     if args.out:
-        export_results(args.out, prepared.lr, prepared.hr, finished.results, crop, request, prepared)
+        export_results(args.out, prepared.lr, prepared.hr, finished.results, crop, request, prepared, registry)
     if args.json:
         print(json.dumps({"image": str(args.image), "mode": args.mode, "kernel": args.kernel,
                           "results": {n: {"scores": r.scores, "seconds": r.seconds,
@@ -181,7 +195,12 @@ def run_bench(args) -> int:
     names = _usable(registry, list(dict.fromkeys([n for n in args.methods.split(",") if n] + added)))
     rows = bench(args.hr_dir, names, registry, lr_dir=args.lr_dir, kernel=args.kernel)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        summary = {r["method"]: {k: r[k] for k in ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "sharpness")}
+                   | {"n": sum(1 for x in rows if x["method"] == r["method"] and x["image"] != "mean")}
+                   for r in rows if r["image"] == "mean"}
+        print(json.dumps({"hr_dir": str(args.hr_dir), "lr_dir": args.lr_dir, "kernel": args.kernel,
+                          "convention": "Y BT.601, border 4, data range 255", "methods": summary,
+                          "images": [r for r in rows if r["image"] != "mean"]}, indent=2))
         return 0
     print(f"{'method':<12} {'image':<14} {'PSNR-Y':>8} {'SSIM-Y':>8} {'PSNR-RGB':>9} {'SSIM-RGB':>9} {'sharp':>6}")
     for r in rows:

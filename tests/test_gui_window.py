@@ -154,7 +154,7 @@ def test_export_writes_results_and_metrics(qtbot, window, photo, tmp_path):
     out = tmp_path / "export"
     assert window.export_to(out)
     names = {p.name for p in out.iterdir()}
-    assert {"bicubic.png", "bicubic_cv.png", "lr.png", "hr.png", "metrics.csv", "manifest.json", "crops.png"} <= names
+    assert {"bicubic.png", "bicubic_cv.png", "lr.png", "hr.png", "metrics.csv", "manifest.json", "figure.png"} <= names
 
 
 def test_settings_persist_between_windows(qtbot, window, settings):

@@ -1,7 +1,8 @@
 """Benchmark methods on a folder of HR images (Set5 and the like), in the paper convention.
 
 Without `lr_dir` the LR is made from each HR image with the kernel; with it the given LR files are
-used, matched by name (`img_001.png` <-> `img_001x4.png` or `img_001.png`). Scores: Y (border =
+used, paired with the HR files in sorted order (`img_001.png` <-> `img_001x4.png`); their sizes
+must be the HR's divided by the scale. Scores: Y (border =
 scale) and RGB, and the sharpness ratio (Laplacian energy of SR over HR).
 """
 
@@ -14,18 +15,13 @@ import numpy as np
 from srviewer.core.conventions import downscale, mod_crop
 from srviewer.core.images import from_float, read_image, to_float, to_uint8
 from srviewer.core.metrics import score, sharpness_ratio
-from srviewer.errors import ImageReadError, SrviewerError
+from srviewer.errors import SrviewerError
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 
 
-def _find_lr(lr_dir: Path, stem: str, scale: int) -> Path:
-    for candidate in (f"{stem}x{scale}", stem, f"{stem}_x{scale}", f"{stem}_LR"):
-        for suffix in IMAGE_SUFFIXES:
-            path = lr_dir / f"{candidate}{suffix}"
-            if path.exists():
-                return path
-    raise ImageReadError(f"no LR file for {stem} in {lr_dir}")
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matlab", scale: int = 4,
@@ -34,15 +30,22 @@ def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matl
     hr_dir = Path(hr_dir)
     if not hr_dir.is_dir():
         raise SrviewerError(f"{hr_dir} is not a folder")
-    paths = sorted(p for p in hr_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    paths = _images(hr_dir)
     if not paths:
         raise SrviewerError(f"no images in {hr_dir}")
+    lr_paths = None
+    if lr_dir is not None:
+        if not Path(lr_dir).is_dir():
+            raise SrviewerError(f"{lr_dir} is not a folder")
+        lr_paths = _images(Path(lr_dir))
+        if len(lr_paths) != len(paths):
+            raise SrviewerError(f"{lr_dir} holds {len(lr_paths)} images but {hr_dir} holds {len(paths)}")
     data = []
-    for path in paths:
+    for i, path in enumerate(paths):
         img = read_image(path)
         hr = mod_crop(to_uint8(img.rgb), scale)
-        if lr_dir is not None:
-            lr = to_uint8(read_image(_find_lr(Path(lr_dir), path.stem, scale)).rgb)
+        if lr_paths is not None:
+            lr = to_uint8(read_image(lr_paths[i]).rgb)
             if lr.shape[0] * scale != hr.shape[0] or lr.shape[1] * scale != hr.shape[1]:
                 raise SrviewerError(f"{path.name}: the LR file is not the HR size / {scale}")
         else:

@@ -1,7 +1,7 @@
 """Export a comparison: every result image, the crop figure, a metrics CSV and a manifest.
 
 Files (all written atomically): `lr.png`, `hr.png` (reference mode), `NAME.png` per method (16-bit
-kept for 16-bit inputs), `metrics.csv`, `manifest.json` and, with a crop box, `crops.png`.
+kept for 16-bit inputs), `metrics.csv`, `manifest.json` and, with a crop box, `figure.png` (full views above magnified crops).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from srviewer import __version__
 from srviewer.core.atomic import atomic_write_json, atomic_write_text
-from srviewer.core.figure import crop_figure
+from srviewer.core.figure import comparison_figure
 from srviewer.core.images import write_image
 from srviewer.core.metrics import score_region
 
@@ -30,6 +30,23 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _weights(registry, results) -> dict:
+    out = {}
+    for name in results:
+        path = getattr(registry.get(name), "path", None) if registry is not None and name in registry else None
+        if path is not None and Path(path).exists():
+            out[name] = {"file": str(path), "sha256": _sha256(Path(path))}
+    return out
+
+
+def _device() -> str:
+    if "tensorflow" not in sys.modules:
+        return "CPU (no learned method ran)"
+    from srviewer.core.tf_runtime import device_description
+
+    return device_description()
+
+
 def crop_rows(hr, results: dict, rect) -> dict[str, dict]:
     """Scores of each method inside rect = (x, y, w, h) (HR pixels)."""
     if hr is None or rect is None:
@@ -37,23 +54,24 @@ def crop_rows(hr, results: dict, rect) -> dict[str, dict]:
     return {name: score_region(r.sr, hr, rect) for name, r in results.items()}
 
 
-def make_crop_figure(lr, hr, results: dict, rect, scale: int = 4) -> np.ndarray:
-    """The notebook's figure: LR (nearest), each method and HR, magnified, with their scores."""
-    x, y, w, h = (int(v) for v in rect)
-    crops = []
-    lr_up = np.repeat(np.repeat(lr, scale, 0), scale, 1)
-    crops.append(("LR (nearest)", lr_up[y:y + h, x:x + w], ""))
+def make_figure(lr, hr, results: dict, rect, scale: int = 4) -> np.ndarray:
+    """The notebook's figure: LR (nearest), each method and HR, full view above the magnified
+    crop, with whole-image and crop PSNR/SSIM (Y) under each."""
+    panels = [("LR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1), "input")]
     region = crop_rows(hr, results, rect)
     for name, r in results.items():
-        s = region.get(name)
-        caption = f"{s['psnr_y']:.2f} dB / {s['ssim_y']:.3f}" if s else ""
-        crops.append((r.label or name, r.sr[y:y + h, x:x + w], caption))
+        s, c = r.scores, region.get(name)
+        caption = "" if s is None else f"{s['psnr_y']:.2f} dB / {s['ssim_y']:.3f}"
+        if c:
+            caption += f"  crop {c['psnr_y']:.2f} / {c['ssim_y']:.3f}"
+        panels.append((r.label or name, r.sr, caption))
     if hr is not None:
-        crops.append(("HR (ground truth)", hr[y:y + h, x:x + w], "PSNR-Y / SSIM-Y"))
-    return crop_figure(crops)
+        panels.append(("HR (ground truth)", hr, "PSNR-Y / SSIM-Y"))
+    return comparison_figure(panels, rect)
 
 
-def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None, prepared=None) -> list[Path]:
+def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None, prepared=None,
+                   registry=None) -> list[Path]:
     """Write the comparison into out_dir; returns the files written.
 
     lr, hr: RGB uint8 (hr None in blind mode); results: name -> compare.MethodFinished.
@@ -84,9 +102,8 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
     atomic_write_text(out / "metrics.csv", buffer.getvalue())
     written.append(out / "metrics.csv")
     if crop_rect is not None:
-        write_image(out / "crops.png", make_crop_figure(lr, hr, results, crop_rect,
-                                                       request.scale if request else 4))
-        written.append(out / "crops.png")
+        write_image(out / "figure.png", make_figure(lr, hr, results, crop_rect, request.scale if request else 4))
+        written.append(out / "figure.png")
     tf = sys.modules.get("tensorflow")
     manifest = {
         "srviewer": __version__,
@@ -103,6 +120,9 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
         "scores": {name: r.scores for name, r in results.items()},
         "crop_scores": region or None,
         "files": {p.name: _sha256(p) for p in written},
+        "input_sha256": _sha256(request.image.path) if request and request.image.path else None,
+        "weights": _weights(registry, results),
+        "device": _device(),
     }
     atomic_write_json(out / "manifest.json", manifest)
     written.append(out / "manifest.json")

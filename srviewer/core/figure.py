@@ -50,6 +50,39 @@ def crop_figure(crops: list[tuple[str, np.ndarray, str]], magnify: int = 3, max_
     return np.asarray(canvas)
 
 
+def comparison_figure(panels: list[tuple[str, np.ndarray, str]], rect, thumb_width: int = 260,
+                      crop_side: int = 200) -> np.ndarray:
+    """The notebook's figure: each panel's full view (crop box drawn) above its magnified crop.
+
+    panels: (title, RGB uint8 image at output size, caption); rect = (x, y, w, h) in output pixels.
+    """
+    if not panels:
+        raise ValueError("no panels to draw")
+    x, y, w, h = (int(v) for v in rect)
+    pad, text_h = 8, 22
+    ih, iw = panels[0][1].shape[:2]
+    thumb_h = max(1, int(round(ih * thumb_width / iw)))
+    col_w = max(thumb_width, crop_side)
+    canvas = Image.new("RGB", (pad + len(panels) * (col_w + pad), text_h + thumb_h + pad + crop_side + 2 * text_h + pad),
+                       "white")
+    draw, font = ImageDraw.Draw(canvas), _font(14)
+    for i, (title, img, caption) in enumerate(panels):
+        x0 = pad + i * (col_w + pad)
+        draw.text((x0, 4), title, fill="black", font=font)
+        thumb = Image.fromarray(img).resize((thumb_width, thumb_h), Image.BILINEAR)
+        canvas.paste(thumb, (x0, text_h))
+        sx, sy = thumb_width / iw, thumb_h / ih
+        draw.rectangle([x0 + x * sx, text_h + y * sy, x0 + (x + w) * sx, text_h + (y + h) * sy],
+                       outline=(255, 200, 0), width=2)
+        crop = img[max(0, y):y + h, max(0, x):x + w]
+        if crop.size:
+            factor = max(1, crop_side // max(crop.shape[:2]))
+            big = np.repeat(np.repeat(crop, factor, 0), factor, 1)
+            canvas.paste(Image.fromarray(np.ascontiguousarray(big[:crop_side, :crop_side])), (x0, text_h + thumb_h + pad))
+        draw.text((x0, text_h + thumb_h + pad + crop_side + 4), caption, fill=(60, 60, 60), font=font)
+    return np.asarray(canvas)
+
+
 def line_plot(path: Path | None, panels: list[tuple[str, list[tuple[float, float]]]], title: str = "",
               size: tuple[int, int] = (420, 280)) -> np.ndarray:
     """One small plot per (label, [(x, y), ...]) side by side; written to `path` when given."""

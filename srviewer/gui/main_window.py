@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
         tab = self.compare
         try:
             export_results(folder, tab.prepared.lr, tab.prepared.hr, tab.results, tab.view.crop_rect,
-                           tab.request, tab.prepared)
+                           tab.request, tab.prepared, self.registry)
         except (SrviewerError, OSError) as exc:
             self.show_message("error", f"Export failed: {exc}")
             return False
