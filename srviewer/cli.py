@@ -12,6 +12,7 @@ registering imports neither Qt nor TensorFlow, so `srviewer --help` is instant.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from srviewer import __version__
@@ -60,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("srviewer: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, traceback on request
+        if os.environ.get("SRVIEWER_DEBUG"):
+            raise
+        print(f"srviewer: internal error: {type(exc).__name__}: {exc} (a bug; SRVIEWER_DEBUG=1 shows the "
+              "traceback)", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":  # pragma: no cover
