@@ -74,7 +74,7 @@ def _registry(args):
 def _usable(registry, names: list[str]) -> list[str]:
     from srviewer.errors import MethodUnavailable
 
-    usable = []
+    usable, skipped = [], []
     for name in names:
         try:
             ok, reason = registry.get(name).availability()
@@ -83,9 +83,12 @@ def _usable(registry, names: list[str]) -> list[str]:
         if ok:
             usable.append(name)
         else:
-            print(f"srviewer: skipping {name}: {reason}", file=sys.stderr)
-    if not usable:
-        raise MethodUnavailable("none of the requested methods can run")
+            skipped.append(f"{name}: {reason}")
+    if not usable:  # one line on stderr (the CLI's rule for user errors): the reasons go into it
+        raise MethodUnavailable("no requested method can run (" + "; ".join(skipped) + ")" if skipped
+                                else "no method was requested")
+    for line in skipped:
+        print(f"srviewer: skipping {line}", file=sys.stderr)
     return usable
 
 

@@ -1,0 +1,112 @@
+"""The headless command line: upscale, compare --json, bench on Set5, exit codes and one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, SET5, needs_set5
+from srviewer.cli import main
+from srviewer.core.conventions import upscale_bicubic
+from srviewer.core.images import read_image, write_image
+from srviewer.core.metrics import score
+
+
+@pytest.fixture
+def empty_weights(tmp_path, monkeypatch):
+    """No shipped weights: only bicubic can run (keeps TensorFlow out of these tests)."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    monkeypatch.setenv("SRVIEWER_WEIGHTS", str(folder))
+    return folder
+
+
+def test_upscale_bicubic_writes_a_4x_image(tmp_path, smooth_rgb, capsys, empty_weights):
+    src, out = tmp_path / "in.png", tmp_path / "out.png"
+    write_image(src, smooth_rgb)
+    assert main(["upscale", str(src), "--method", "bicubic", "-o", str(out)]) == 0
+    result = read_image(out)
+    assert result.rgb.shape == (4 * 48, 4 * 64, 3) and result.rgb.dtype == np.uint8
+    expected = np.clip(upscale_bicubic(smooth_rgb.astype(np.float32) / 255, 4, "matlab"), 0, 1) * 255
+    assert np.abs(result.rgb.astype(float) - expected).max() <= 1.0
+    assert "256x192" in capsys.readouterr().out
+
+
+def test_compare_json_prints_scores(tmp_path, smooth_rgb, capsys, empty_weights):
+    src = tmp_path / "hr.png"
+    write_image(src, smooth_rgb)
+    assert main(["compare", str(src), "--methods", "bicubic", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)         # stdout holds the JSON object only
+    scores = report["results"]["bicubic"]["scores"]
+    assert set(scores) == {"psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb"}
+    assert report["mode"] == "reference" and report["kernel"] == "matlab"
+    # the same figure as scoring the bicubic upscale of the MATLAB-degraded image by hand
+    from srviewer.core.conventions import downscale
+
+    sr = upscale_bicubic(downscale(smooth_rgb, 4, "matlab"), 4, "matlab")
+    assert scores["psnr_y"] == pytest.approx(score(sr, smooth_rgb, border=4)["psnr_y"], abs=0.05)
+    assert 0 < scores["ssim_y"] < 1
+
+
+def test_compare_with_out_dir_exports(tmp_path, smooth_rgb, capsys, empty_weights):
+    src, out = tmp_path / "hr.png", tmp_path / "export"
+    write_image(src, smooth_rgb)
+    assert main(["compare", str(src), "--methods", "bicubic", "-o", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"lr.png", "hr.png", "bicubic.png", "metrics.csv", "manifest.json", "figure.png"} <= names
+    assert "PSNR-Y" in capsys.readouterr().out
+
+
+def _bench_json(capsys, *extra):
+    rc = main(["bench", str(SET5 / "HR"), "--methods", "bicubic", "--json", *extra])
+    assert rc == 0
+    return json.loads(capsys.readouterr().out)["methods"]["bicubic"]
+
+
+@needs_set5
+def test_bench_set5_bicubic_matches_the_published_figure(capsys, empty_weights):
+    given = _bench_json(capsys, "--lr-dir", str(SET5 / "LR_bicubic" / "X4"))
+    own = _bench_json(capsys)                               # LR made by srviewer's MATLAB imresize
+    for row in (given, own):
+        assert row["n"] == 5
+        assert row["psnr_y"] == pytest.approx(28.42, abs=0.03)
+        assert row["ssim_y"] == pytest.approx(0.810, abs=0.003)
+
+
+def test_text_file_named_png_is_one_line_exit_2(tmp_path, capsys, empty_weights):
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is not a picture\n")
+    assert main(["upscale", str(fake), "--method", "bicubic", "-o", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "notes.png" in err and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_unknown_or_unavailable_method_is_one_line_exit_2(tmp_path, smooth_rgb, capsys, empty_weights):
+    src = tmp_path / "in.png"
+    write_image(src, smooth_rgb)
+    assert main(["upscale", str(src), "--method", "nope", "-o", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope" in err[0] and "bicubic" in err[0]   # names the known methods
+    assert main(["upscale", str(src), "--method", "srgan", "-o", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "srgan.weights.h5 not found" in err[0]
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_bad_bench_folder_and_usage_errors_exit_2(tmp_path, capsys, empty_weights):
+    assert main(["bench", str(tmp_path / "absent"), "--methods", "bicubic"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:                  # argparse: bad choice
+        main(["bench", str(tmp_path), "--kernel", "lanczos"])
+    assert exc.value.code == 2
+
+
+def test_python_m_srviewer_help_runs_in_a_subprocess():
+    proc = subprocess.run([sys.executable, "-m", "srviewer", "--help"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    for command in ("upscale", "compare", "bench"):
+        assert command in proc.stdout
