@@ -97,7 +97,7 @@ def test_zoom_is_linked_and_one_panel_can_be_held_out(qtbot, window, photo):
     qtbot.wait(50)
     assert centre("bicubic") == pytest.approx((50, 50), abs=1.0)
     assert centre("HR") == pytest.approx((20, 20), abs=1.0)
-    assert "unlinked" in view.panels["HR"].label.text
+    assert "unlinked" in view.panels["HR"].label_text
 
 
 def test_crop_box_updates_the_strip_and_overlays(qtbot, window, photo):

@@ -57,6 +57,8 @@ def run(args) -> int:
 
     if args.screenshot:
         def grab() -> None:
+            window.compare.view._auto_refit()  # the last layout change may not have been fitted yet
+            app.processEvents()
             window.grab().save(args.screenshot)
             print(f"wrote {args.screenshot}")
             window.close()

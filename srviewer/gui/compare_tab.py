@@ -113,7 +113,7 @@ class CompareTab(QWidget):
             self.message.emit("warning", "This image is too small for reference mode: switching to blind mode.")
             self.controls.select(self.controls.mode, "blind")
             mode = "blind"
-        self.request = cmp.CompareRequest(self.image, names, mode=mode, kernel=self.controls.kernel_key())
+        self.request = cmp.CompareRequest(image=self.image, methods=names, mode=mode, kernel=self.controls.kernel_key())
         self.results, self.failed, self.prepared = {}, {}, None
         self.controls.reset_progress(names)
         self.runner.start(self.request, self.registry)
@@ -130,7 +130,7 @@ class CompareTab(QWidget):
     def _on_prepared(self, prepared: cmp.Prepared) -> None:
         self.prepared = prepared
         keys = self._keys()
-        self.view.set_panels(keys)
+        self.view.set_panels(keys, aspect=prepared.lr.shape[1] / max(prepared.lr.shape[0], 1))
         self.crops.set_tiles(keys)
         self.view.set_image("LR", prepared.lr, scale=self.request.scale)
         if prepared.hr is not None:
@@ -172,7 +172,7 @@ class CompareTab(QWidget):
     def _on_method_failed(self, name: str, message: str) -> None:
         self.failed[name] = message
         self.controls.set_progress(name, 0.0, "failed")
-        self.view.set_caption(name, f"<span style='color:#b00'>failed: {message[:80]}</span>")
+        self.view.set_caption(name, f"<span style='color:#ff7070'>failed: {message[:80]}</span>")
         self.message.emit("error", f"{name}: {message}")
 
     def _on_run_finished(self, _event) -> None:
@@ -203,10 +203,10 @@ class CompareTab(QWidget):
         for name, result in self.results.items():
             s = result.scores
             text = f"{result.seconds:.1f} s" if s is None else (
-                f"{_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})")
+                f"image {_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})")
             crop = self._crop_scores.get(name) if hasattr(self, "_crop_scores") else None
             if crop:
-                text += f" · crop {_fmt(crop['psnr_y'], 2)} / {_fmt(crop['ssim_y'], 3)}"
+                text += f"<br>crop {_fmt(crop['psnr_y'], 2)} dB / {_fmt(crop['ssim_y'], 4)} (Y)"
             self.view.set_caption(name, text)
 
     def _update_crop(self) -> None:

@@ -18,19 +18,27 @@ _ROI_PEN = pg.mkPen((255, 200, 0), width=2)
 
 
 class Panel:
-    """One titled view: a ViewBox with an ImageItem, a caption above and a crop box."""
+    """One view: a ViewBox with an ImageItem, a crop box and a title/score overlay in its corner."""
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, key: str, title: str):
         self.key, self.title = key, title
-        self.label = layout.addLabel(title, row=2 * row, col=col, size="10pt", color="#202020")
-        self.view: pg.ViewBox = layout.addViewBox(row=2 * row + 1, col=col, lockAspect=True, invertY=True,
+        self.view: pg.ViewBox = layout.addViewBox(row=row, col=col, lockAspect=True, invertY=True,
                                                   enableMenu=False)
+        self.view.setBorder(pg.mkPen("#808080"))
+        # A child of the ViewBox itself (not of its image group): pinned to the corner in screen
+        # pixels while the image pans and zooms under it.
+        self.label = pg.TextItem(anchor=(0, 0), fill=pg.mkBrush(0, 0, 0, 170))
+        self.label.setParentItem(self.view)
+        self.label.setPos(3, 3)
+        self.label.setZValue(20)
+        self.label_text = ""
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.roi = pg.RectROI([0, 0], [64, 64], pen=_ROI_PEN, movable=True, resizable=True, rotatable=False)
         self.roi.setZValue(10)
         self.roi.hide()
-        self.view.addItem(self.roi)
+        self.view.addItem(self.roi, ignoreBounds=True)
+        self.view.disableAutoRange()  # F fits explicitly; an auto range would re-fit at each paint
         self.array: np.ndarray | None = None
         self.scale = 1
         self.linked = True
@@ -48,7 +56,8 @@ class Panel:
         self.overlay = overlay
         sync = "" if self.linked else "  [unlinked]"
         text = f"<b>{self.title}</b>{sync}" + (f"<br>{overlay}" if overlay else "")
-        self.label.setText(text, size="9pt", color="#202020")
+        self.label_text = text
+        self.label.setHtml(f"<div style='color:#ffffff; font-size:9pt'>{text}</div>")
 
     def value_at(self, x: float, y: float):
         """The pixel value at output coordinates (x, y), or None outside the image."""
@@ -67,7 +76,7 @@ class CompareView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("w")
+        self.graphics.setBackground("#303030")
         self.layout_ = self.graphics.ci
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -82,12 +91,25 @@ class CompareView(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
 
     # -- building ---------------------------------------------------------------------------
-    def set_panels(self, entries: list[tuple[str, str]], columns: int | None = None) -> None:
-        """Rebuild the grid: entries are (key, title) in display order."""
+    def best_columns(self, n: int, aspect: float) -> int:
+        """The column count that shows n panels of width/height `aspect` the largest."""
+        width, height = max(self.graphics.width(), 1), max(self.graphics.height(), 1)
+
+        def panel_scale(cols: int) -> float:
+            rows = -(-n // cols)
+            return min(width / cols / aspect, height / rows)
+
+        return max(range(1, n + 1), key=panel_scale)
+
+    def set_panels(self, entries: list[tuple[str, str]], columns: int | None = None,
+                   aspect: float | None = None) -> None:
+        """Rebuild the grid: entries are (key, title) in display order; aspect = image width/height."""
         self.layout_.clear()
         self.panels.clear()
         self._order = [k for k, _ in entries]
         n = len(entries)
+        if columns is None and aspect:
+            columns = self.best_columns(n, aspect)
         columns = columns or (n if n <= 4 else (3 if n <= 6 else 4))
         master = None
         for i, (key, title) in enumerate(entries):
@@ -102,6 +124,12 @@ class CompareView(QWidget):
             panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self._auto_refit))
             self.panels[key] = panel
             panel.set_caption("")
+        # Equal cells, so linked views (same range per pixel) show the same part of the image.
+        grid = self.layout_.layout
+        for col in range(columns):
+            grid.setColumnStretchFactor(col, 1)
+        for row in range(-(-n // columns)):
+            grid.setRowStretchFactor(row, 1)
         if self.crop_rect is not None:
             self.set_crop(self.crop_rect, emit=False)
 
@@ -137,8 +165,10 @@ class CompareView(QWidget):
         """Show the whole image in every panel (the F key); panels stay linked."""
         self.auto_fit = True
         w, h = self._extent()
-        for panel in self.panels.values():
-            panel.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+        # The first panel and any held out of sync; linked panels follow the first by their link.
+        for i, panel in enumerate(self.panels.values()):
+            if i == 0 or not panel.linked:
+                panel.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
 
     def one_to_one(self) -> None:
         """One image pixel per screen pixel, centred on the current view."""

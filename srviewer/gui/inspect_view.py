@@ -1,7 +1,7 @@
 """Inspection: error map |method - HR| on one shared scale, SSIM map, swipe and flicker.
 
-All maps come from `core.inspect`; this view only picks what to draw. Its view is linked to the
-comparison panels, so it zooms with them.
+All maps come from `core.inspect`; this view only picks what to draw. Its view follows the
+comparison panels' zoom (one way), so it shows the same part.
 """
 
 from __future__ import annotations
@@ -53,8 +53,25 @@ class InspectView(QWidget):
         self._error_cache: tuple | None = None
 
     def link_to(self, view: pg.ViewBox) -> None:
-        self.view.setXLink(view)
-        self.view.setYLink(view)
+        """Follow the panels' zoom one way: a two-way pyqtgraph link from this view (in a hidden tab,
+        of another size) would push its own range back into the panels whenever it is resized."""
+        self._master = view
+        view.sigRangeChanged.connect(self._follow_master)
+        self._follow_master()
+
+    def _follow_master(self, *_args) -> None:
+        master = getattr(self, "_master", None)
+        if master is None:
+            return
+        try:
+            rect = master.viewRect()
+        except RuntimeError:  # the panel was deleted (a new run rebuilt the grid)
+            return
+        self.view.setRange(rect, padding=0)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._follow_master()
 
     def set_images(self, images: dict[str, np.ndarray], hr: np.ndarray | None) -> None:
         """images: name -> RGB uint8 at output size (LR already enlarged), hr: RGB uint8 or None."""
