@@ -11,6 +11,8 @@ import math
 import sys
 from pathlib import Path
 
+from srviewer.errors import MethodUnavailable, SrviewerError
+
 DEFAULT_METHODS = "bicubic,srcnn,srresnet,srgan"
 
 
@@ -72,7 +74,6 @@ def _registry(args):
 
 
 def _usable(registry, names: list[str]) -> list[str]:
-    from srviewer.errors import MethodUnavailable
 
     usable, skipped = [], []
     for name in names:
@@ -118,7 +119,6 @@ def run_upscale(args) -> int:
 
 
 def _parse_crop(text: str | None):
-    from srviewer.errors import SrviewerError
 
     if not text:
         return None
@@ -131,10 +131,27 @@ def _parse_crop(text: str | None):
     return (x, y, w, h)
 
 
-def _centre_crop(prepared, scale: int):
-    h, w = prepared.lr.shape[0] * scale, prepared.lr.shape[1] * scale
-    side = max(8, min(h, w) // 4)
-    return ((w - side) // 2, (h - side) // 2, side, side)
+def _checked_crop(crop, prepared, scale: int):
+    """The --crop box clipped to the output image; SrviewerError when it lies outside."""
+    from srviewer.core.export import clip_rect
+
+    if crop is None:
+        return None
+    try:
+        return clip_rect(crop, (prepared.lr.shape[0] * scale, prepared.lr.shape[1] * scale))
+    except ValueError as exc:
+        raise SrviewerError(f"--crop: {exc}") from None
+
+
+def _json_safe(obj):
+    """Strict JSON: non-finite floats (PSNR of identical images is inf) become null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
 
 
 def _fmt(v, digits):
@@ -156,6 +173,7 @@ def run_compare(args) -> int:
     for event in cmp.run_comparison(request, registry):
         if isinstance(event, cmp.Prepared):
             prepared = event
+            crop = _checked_crop(crop, prepared, request.scale)
         elif isinstance(event, cmp.MethodProgress):
             _progress_printer(event.name)(event.fraction)
         elif isinstance(event, cmp.MethodFinished):
@@ -164,17 +182,18 @@ def run_compare(args) -> int:
             print(f"\rsrviewer: {event.name} failed: {event.message}", file=sys.stderr)
         elif isinstance(event, cmp.RunFinished):
             finished = event
-    if crop is None and args.out:
-        crop = _centre_crop(prepared, request.scale)
-    region = crop_rows(prepared.hr, finished.results, crop)
+    if not finished.results:
+        raise MethodUnavailable("no method produced a result: " + "; ".join(f"{n}: {m}" for n, m in finished.failed.items()))
+    region = crop_rows(prepared.hr, finished.results, crop, prepared.is_grey)
     if args.out:
         export_results(args.out, prepared.lr, prepared.hr, finished.results, crop, request, prepared, registry)
     if args.json:
-        print(json.dumps({"image": str(args.image), "mode": args.mode, "kernel": args.kernel,
-                          "results": {n: {"scores": r.scores, "seconds": r.seconds,
-                                          "crop_scores": region.get(n)} for n, r in finished.results.items()},
-                          "failed": finished.failed}, indent=2))
-        return 0 if finished.results else 2
+        print(json.dumps(_json_safe({
+            "image": str(args.image), "mode": args.mode, "kernel": args.kernel, "crop": crop,
+            "results": {n: {"scores": r.scores, "seconds": r.seconds, "device": r.device,
+                            "crop_scores": region.get(n)} for n, r in finished.results.items()},
+            "failed": finished.failed}), indent=2))
+        return 0
     print(f"{'method':<12} {'PSNR-Y':>8} {'SSIM-Y':>8} {'PSNR-RGB':>9} {'SSIM-RGB':>9} {'seconds':>8}")
     for name, r in finished.results.items():
         s = r.scores or {}
@@ -188,7 +207,7 @@ def run_compare(args) -> int:
         print("PSNR/SSIM: Y of BT.601, border 4 (paper convention); RGB with the same border")
     if args.out:
         print(f"exported to {args.out}")
-    return 0 if finished.results else 2
+    return 0
 
 
 def run_bench(args) -> int:
@@ -201,12 +220,13 @@ def run_bench(args) -> int:
         summary = {r["method"]: {k: r[k] for k in ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "sharpness")}
                    | {"n": sum(1 for x in rows if x["method"] == r["method"] and x["image"] != "mean")}
                    for r in rows if r["image"] == "mean"}
-        print(json.dumps({"hr_dir": str(args.hr_dir), "lr_dir": args.lr_dir, "kernel": args.kernel,
-                          "convention": "Y BT.601, border 4, data range 255", "methods": summary,
-                          "images": [r for r in rows if r["image"] != "mean"]}, indent=2))
+        print(json.dumps(_json_safe({
+            "hr_dir": str(args.hr_dir), "lr_dir": args.lr_dir, "kernel": args.kernel,
+            "convention": "Y BT.601, border 4, data range 255", "methods": summary,
+            "images": [r for r in rows if r["image"] != "mean"]}), indent=2))
         return 0
     print(f"{'method':<12} {'image':<14} {'PSNR-Y':>8} {'SSIM-Y':>8} {'PSNR-RGB':>9} {'SSIM-RGB':>9} {'sharp':>6}")
     for r in rows:
         print(f"{r['method']:<12} {r['image']:<14} {_fmt(r['psnr_y'], 2):>8} {_fmt(r['ssim_y'], 4):>8} "
-              f"{_fmt(r['psnr_rgb'], 2):>9} {_fmt(r['ssim_rgb'], 4):>9} {_fmt(r['sharpness'], 2):>6}")
+              f"{_fmt(r['psnr_rgb'], 2):>9} {_fmt(r['ssim_rgb'], 4):>9} {_fmt(r['sharpness'], 3):>6}")
     return 0

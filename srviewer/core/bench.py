@@ -1,8 +1,9 @@
 """Benchmark methods on a folder of HR images (Set5 and the like), in the paper convention.
 
 Without `lr_dir` the LR is made from each HR image with the kernel; with it the given LR files are
-used, paired with the HR files in sorted order (`img_001.png` <-> `img_001x4.png`); their sizes
-must be the HR's divided by the scale. Scores: Y (border =
+used, paired with the HR files by name (`img_001.png` <-> `img_001x4.png`, `img_001_x4.png`,
+`img_001.png`), else in sorted order when the names do not pair up; their sizes must be the HR's
+divided by the scale. Scores: Y (border =
 scale) and RGB, and the sharpness ratio (Laplacian energy of SR over HR).
 """
 
@@ -24,6 +25,24 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
+def _stem_key(path: Path, scale: int) -> str:
+    stem = path.stem.lower()
+    for suffix in (f"_x{scale}", f"x{scale}", f"_lr", f"_bicubic"):
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
+def pair_lr_files(hr_paths: list[Path], lr_paths: list[Path], scale: int = 4) -> list[Path]:
+    """The LR file of each HR file: by name when every HR name has one, else by sorted order."""
+    by_key = {_stem_key(p, scale): p for p in lr_paths}
+    if len(by_key) == len(lr_paths) and all(_stem_key(p, scale) in by_key for p in hr_paths):
+        return [by_key[_stem_key(p, scale)] for p in hr_paths]
+    if len(lr_paths) != len(hr_paths):
+        raise SrviewerError(f"{len(lr_paths)} LR images for {len(hr_paths)} HR images, and their names do not pair up")
+    return lr_paths
+
+
 def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matlab", scale: int = 4,
           progress=None) -> list[dict]:
     """Rows {method, image, psnr_y, ssim_y, psnr_rgb, ssim_rgb, sharpness}; a "mean" row per method last."""
@@ -37,9 +56,7 @@ def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matl
     if lr_dir is not None:
         if not Path(lr_dir).is_dir():
             raise SrviewerError(f"{lr_dir} is not a folder")
-        lr_paths = _images(Path(lr_dir))
-        if len(lr_paths) != len(paths):
-            raise SrviewerError(f"{lr_dir} holds {len(lr_paths)} images but {hr_dir} holds {len(paths)}")
+        lr_paths = pair_lr_files(paths, _images(Path(lr_dir)), scale)
     data = []
     for i, path in enumerate(paths):
         img = read_image(path)

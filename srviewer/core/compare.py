@@ -14,6 +14,7 @@ quantised to the image's bit depth before scoring (as published figures are), an
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from srviewer.core.metrics import score
 from srviewer.errors import Cancelled, SrviewerError
 
 MODES = ("reference", "blind")
+OOM_MESSAGE = "out of memory, even with the smallest tile: try a smaller image, or close other programs"
 
 
 @dataclass
@@ -74,6 +76,8 @@ class MethodFinished:
     scores: dict | None            # psnr_y, ssim_y, psnr_rgb, ssim_rgb (reference mode)
     seconds: float
     label: str = ""
+    sr_float: np.ndarray | None = None   # HxWx3 float32 [0, 1] as the method returned it (clipped)
+    device: str = ""               # "GPU: ...", "CPU: 2 threads" or "CPU (NumPy)"
 
 
 @dataclass
@@ -100,7 +104,45 @@ def prepare(request: CompareRequest) -> Prepared:
     return Prepared(to_uint8(img.rgb), None, img.rgb, None, img.is_grey, list(img.notes))
 
 
-def _run_method(method, lr_float, cancel: CancelToken, events: queue.Queue) -> None:
+class _LinkedToken:
+    """The token a method sees: cancelled with the caller's token, or when the generator is closed
+    early (the caller stopped listening), so a worker thread never runs on for nobody."""
+
+    def __init__(self, outer: CancelToken) -> None:
+        self._outer, self._own = outer, CancelToken()
+
+    def cancel(self) -> None:
+        self._own.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._own.cancelled or self._outer.cancelled
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancelled:
+            raise Cancelled()
+
+
+def _device(method) -> str:
+    if type(method).__name__ == "BicubicMethod" or "tensorflow" not in sys.modules:
+        return "CPU (NumPy)"
+    try:
+        from srviewer.core.tf_runtime import device_description
+
+        return device_description()
+    except Exception:  # noqa: BLE001 - an informative label only
+        return ""
+
+
+def _failure_message(exc: BaseException) -> str:
+    if isinstance(exc, SrviewerError):
+        return str(exc)
+    if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
+        return OOM_MESSAGE
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _run_method(method, lr_float, cancel, events: queue.Queue) -> None:
     """Worker thread body: upscale and put ("progress", f) / ("done", sr) / ("error", exc)."""
     try:
         sr = method.upscale(lr_float, progress=lambda f: events.put(("progress", float(f))), cancel=cancel)
@@ -111,7 +153,8 @@ def _run_method(method, lr_float, cancel: CancelToken, events: queue.Queue) -> N
 
 def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None = None) -> Iterator:
     """Yield the events of one comparison (see the module docstring)."""
-    cancel = cancel or CancelToken()
+    outer = cancel or CancelToken()
+    cancel = _LinkedToken(outer)
     prepared = prepare(request)
     yield prepared
     bit_depth = request.image.bit_depth
@@ -137,18 +180,22 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
                                   name=f"srviewer-{name}", daemon=True)
         worker.start()
         outcome = None
-        while outcome is None:
-            kind, value = events.get()
-            if kind == "progress":
-                yield MethodProgress(name, value)
-            else:
-                outcome = (kind, value)
-        worker.join()
+        try:
+            while outcome is None:
+                kind, value = events.get()
+                if kind == "progress":
+                    yield MethodProgress(name, value)
+                else:
+                    outcome = (kind, value)
+        finally:
+            if outcome is None:  # the caller closed the generator mid-method: stop the worker
+                cancel.cancel()
+            worker.join()
         kind, value = outcome
         if kind == "error":
-            if isinstance(value, Cancelled):
-                raise value
-            message = str(value) if isinstance(value, SrviewerError) else f"{type(value).__name__}: {value}"
+            if isinstance(value, Cancelled) or outer.cancelled:
+                raise Cancelled()
+            message = _failure_message(value)
             failed[name] = message
             yield MethodFailed(name, message)
             continue
@@ -164,7 +211,9 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
         if hr_scored is not None:
             scores = score(to_display_range(sr_native), hr_scored, border=request.scale, is_grey=prepared.is_grey)
         finished = MethodFinished(name, to_uint8(sr_native), sr_native, scores, seconds,
-                                  getattr(method, "label", name))
+                                  getattr(method, "label", "") or name,
+                                  np.clip(np.asarray(value, np.float32), 0.0, 1.0), _device(method))
         results[name] = finished
         yield finished
+    outer.raise_if_cancelled()
     yield RunFinished(results, failed)

@@ -1,7 +1,10 @@
 """Export a comparison: every result image, the crop figure, a metrics CSV and a manifest.
 
 Files (all written atomically): `lr.png`, `hr.png` (reference mode), `NAME.png` per method (16-bit
-kept for 16-bit inputs), `metrics.csv`, `manifest.json` and, with a crop box, `figure.png` (full views above magnified crops).
+kept for 16-bit inputs), `metrics.csv` (whole-image and, with a crop box, crop scores), `manifest.json`
+(versions, kernel, mode, convention, input and file hashes, weights, device), `figure.png` (full views
+with the crop box above magnified crops) and `crops.png` (the magnified crops side by side with their
+PSNR/SSIM, the notebook's figure). Without a crop box the figures use a centre crop.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import csv
 import hashlib
 import io
 import platform
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +22,7 @@ import numpy as np
 
 from srviewer import __version__
 from srviewer.core.atomic import atomic_write_json, atomic_write_text
-from srviewer.core.figure import comparison_figure
+from srviewer.core.figure import comparison_figure, crop_figure
 from srviewer.core.images import write_image
 from srviewer.core.metrics import score_region
 
@@ -47,18 +51,64 @@ def _device() -> str:
     return device_description()
 
 
-def crop_rows(hr, results: dict, rect) -> dict[str, dict]:
-    """Scores of each method inside rect = (x, y, w, h) (HR pixels)."""
+def file_stem(name: str) -> str:
+    """A method name as a safe file name (`lr`/`hr` are taken by the input images)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "method"
+    return f"{stem}_sr" if stem.lower() in ("lr", "hr", "metrics", "manifest", "figure", "crops") else stem
+
+
+def centre_crop(shape, scale: int = 4) -> tuple[int, int, int, int]:
+    """A default crop box (x, y, w, h): a centre square a quarter of the shorter side (>= 8 px)."""
+    h, w = shape[:2]
+    side = max(1, min(h, w, max(8, min(h, w) // 4)))
+    return ((w - side) // 2, (h - side) // 2, side, side)
+
+
+def clip_rect(rect, shape) -> tuple[int, int, int, int]:
+    """rect = (x, y, w, h) clipped to an image of `shape` (H, W, ...); ValueError when nothing is left."""
+    x, y, w, h = (int(round(v)) for v in rect)
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(shape[1], x + w), min(shape[0], y + h)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"crop {tuple(rect)} lies outside the {shape[1]}x{shape[0]} image")
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def crop_rows(hr, results: dict, rect, is_grey: bool = False) -> dict[str, dict]:
+    """Scores of each method inside rect = (x, y, w, h) (HR pixels, no border); {} without HR or rect.
+
+    hr: RGB uint8 (0..255); results: name -> compare.MethodFinished (its uint8 `sr` is scored).
+    """
     if hr is None or rect is None:
         return {}
-    return {name: score_region(r.sr, hr, rect) for name, r in results.items()}
+    return {name: score_region(r.sr, hr, rect, is_grey=is_grey) for name, r in results.items()}
 
 
-def make_figure(lr, hr, results: dict, rect, scale: int = 4) -> np.ndarray:
+def make_crops(lr, hr, results: dict, rect, scale: int = 4, is_grey: bool = False) -> np.ndarray:
+    """The notebook's crop strip: LR (nearest), each method and HR, magnified, with whole-image and
+    crop PSNR/SSIM (Y) under each. Images RGB uint8; rect in HR pixels. Returns RGB uint8."""
+    lr_big = np.repeat(np.repeat(lr, scale, 0), scale, 1)
+    rect = x, y, w, h = clip_rect(rect, lr_big.shape)
+    region = crop_rows(hr, results, rect, is_grey)
+    lr_big = np.repeat(np.repeat(lr, scale, 0), scale, 1)
+    crops = [("LR (nearest)", lr_big[y:y + h, x:x + w], "input")]
+    for name, r in results.items():
+        s, c = r.scores, region.get(name)
+        caption = "" if s is None else f"{s['psnr_y']:.2f} dB / {s['ssim_y']:.4f}"
+        if c:
+            caption += f"\ncrop {c['psnr_y']:.2f} / {c['ssim_y']:.4f}"
+        crops.append((r.label or name, r.sr[y:y + h, x:x + w], caption))
+    if hr is not None:
+        crops.append(("HR (ground truth)", hr[y:y + h, x:x + w], "PSNR-Y / SSIM-Y"))
+    return crop_figure(crops)
+
+
+def make_figure(lr, hr, results: dict, rect, scale: int = 4, is_grey: bool = False) -> np.ndarray:
     """The notebook's figure: LR (nearest), each method and HR, full view above the magnified
     crop, with whole-image and crop PSNR/SSIM (Y) under each."""
     panels = [("LR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1), "input")]
-    region = crop_rows(hr, results, rect)
+    rect = clip_rect(rect, panels[0][1].shape)
+    region = crop_rows(hr, results, rect, is_grey)
     for name, r in results.items():
         s, c = r.scores, region.get(name)
         caption = "" if s is None else f"{s['psnr_y']:.2f} dB / {s['ssim_y']:.3f}"
@@ -74,11 +124,16 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
                    registry=None) -> list[Path]:
     """Write the comparison into out_dir; returns the files written.
 
-    lr, hr: RGB uint8 (hr None in blind mode); results: name -> compare.MethodFinished.
+    lr, hr: RGB uint8 (hr None in blind mode); results: name -> compare.MethodFinished; crop_rect:
+    (x, y, w, h) in HR pixels or None; request: the compare.CompareRequest (kernel, scale, image path
+    for the manifest); prepared: its compare.Prepared (the LR/HR at the image's own bit depth);
+    registry: to name the weights files in the manifest. Raises ImageWriteError.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    scale = request.scale if request is not None else 4
+    is_grey = bool(getattr(prepared, "is_grey", False))
     lr_native = prepared.lr_native if prepared is not None else lr
     hr_native = prepared.hr_native if prepared is not None else hr
     write_image(out / "lr.png", lr_native)
@@ -86,10 +141,12 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
     if hr is not None:
         write_image(out / "hr.png", hr_native)
         written.append(out / "hr.png")
+    files = {}
     for name, r in results.items():
-        write_image(out / f"{name}.png", r.sr_native)
-        written.append(out / f"{name}.png")
-    region = crop_rows(hr, results, crop_rect)
+        files[name] = out / f"{file_stem(name)}.png"
+        write_image(files[name], r.sr_native)
+        written.append(files[name])
+    region = crop_rows(hr, results, crop_rect, is_grey)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["method", *METRIC_KEYS, "seconds"] + ([f"crop_{k}" for k in METRIC_KEYS] if region else [])
@@ -101,9 +158,11 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
         writer.writerow(row)
     atomic_write_text(out / "metrics.csv", buffer.getvalue())
     written.append(out / "metrics.csv")
-    if crop_rect is not None:
-        write_image(out / "figure.png", make_figure(lr, hr, results, crop_rect, request.scale if request else 4))
-        written.append(out / "figure.png")
+    if results:
+        rect = crop_rect if crop_rect is not None else centre_crop(next(iter(results.values())).sr.shape, scale)
+        write_image(out / "figure.png", make_figure(lr, hr, results, rect, scale, is_grey))
+        write_image(out / "crops.png", make_crops(lr, hr, results, rect, scale, is_grey))
+        written += [out / "figure.png", out / "crops.png"]
     tf = sys.modules.get("tensorflow")
     manifest = {
         "srviewer": __version__,
@@ -112,9 +171,10 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": "reference" if hr is not None else "blind",
         "kernel": request.kernel if request else None,
-        "scale": request.scale if request else 4,
+        "scale": scale,
         "image": str(request.image.path) if request and request.image.path else None,
-        "methods": list(results),
+        "methods": {name: {"label": r.label or name, "file": files[name].name, "seconds": round(r.seconds, 4),
+                           "device": getattr(r, "device", "")} for name, r in results.items()},
         "convention": CONVENTION,
         "crop": list(crop_rect) if crop_rect is not None else None,
         "scores": {name: r.scores for name, r in results.items()},
