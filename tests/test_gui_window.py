@@ -181,3 +181,27 @@ def test_gui_command_saves_a_screenshot_once_results_are_shown(tmp_path, photo):
     from srviewer.core.images import read_image
 
     assert read_image(shot).width > 400
+
+
+def test_inspect_swipe_error_map_and_flicker(qtbot, window, photo):
+    _open_and_wait(qtbot, window, photo)
+    tab = window.compare
+    inspector = tab.inspector
+    tab.lower.setCurrentWidget(inspector)
+    inspector.a.setCurrentIndex(inspector.a.findData("bicubic"))
+    inspector.b.setCurrentIndex(inspector.b.findData("LR"))
+    inspector.mode.setCurrentIndex(inspector.mode.findData("swipe"))
+    inspector.slider.setValue(250)
+    shown = inspector.image.image
+    a, b = tab.results["bicubic"].sr, inspector.images["LR"]
+    split = int(round(0.25 * a.shape[1]))
+    assert np.array_equal(shown[:, : split], a[:, : split])
+    assert np.array_equal(shown[:, split + 1:], b[:, split + 1:])
+    inspector.mode.setCurrentIndex(inspector.mode.findData("error"))
+    err = inspector.image.image
+    assert err.shape == a.shape[:2] and err.dtype == np.float32
+    expected = np.abs(a.astype(np.float32) - tab.prepared.hr.astype(np.float32)).mean(axis=2)
+    assert np.allclose(err, expected)
+    inspector.mode.setCurrentIndex(inspector.mode.findData("flicker"))
+    first = inspector.info.text()
+    qtbot.waitUntil(lambda: inspector.info.text() != first, timeout=3000)
