@@ -184,3 +184,72 @@ def test_h5_with_wrong_weights_or_no_architecture(tmp_path, rng):
     (tmp_path / "junk.h5").write_bytes(b"not hdf5 at all" * 10)
     with pytest.raises(ModelFileError, match="not a readable HDF5"):
         load_model_file(tmp_path / "junk.h5")
+
+
+# --- full-model .h5 written by Keras 3, and one rewritten to look like a tf.keras 2 file ----------
+
+def _tiny_generator():
+    return models.sr_resnet(num_filters=4, num_res_blocks=1, batch_norm=False)
+
+
+def test_keras3_full_model_h5_loads(tmp_path, rng):
+    model = _tiny_generator()
+    model.save(tmp_path / "m.h5")
+    loaded = load_model_file(tmp_path / "m.h5")
+    assert (loaded.scale, loaded.input_kind) == (4, "lr")
+    x = rng.random((1, 7, 6, 3)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(loaded.model(x)), np.asarray(model(x)), atol=1e-6)
+
+
+# not valid marshal data (unmarshalling raises "bad marshal data"): it only names depth_to_space,
+# as the bytecode of `lambda t: tf.nn.depth_to_space(t, 2)` does among its names
+JUNK_CODE = base64.b64encode(b"\xe3\xff\xfe\x00JUNK\x00depth_to_space\x00\xde\xad\xbe\xef" * 3).decode("ascii")
+
+
+def _as_lambda(layer_cfg, style):
+    fn = [JUNK_CODE, None, None] if style == "tf2" else {
+        "class_name": "__lambda__", "config": {"code": JUNK_CODE, "defaults": None, "closure": None}}
+    cfg = layer_cfg["config"]
+    new_cfg = {"name": cfg["name"], "trainable": True, "dtype": cfg["dtype"], "function": fn,
+               "function_type": "lambda", "module": "__main__", "output_shape": None,
+               "output_shape_type": "raw", "output_shape_module": None, "arguments": {}}
+    return {"class_name": "Lambda", "config": new_cfg, "name": layer_cfg["name"],
+            "inbound_nodes": layer_cfg["inbound_nodes"]}
+
+
+@pytest.mark.parametrize("style", ["tf2", "keras3"])
+def test_h5_whose_pixel_shuffles_are_junk_lambdas_loads_without_running_them(tmp_path, rng, monkeypatch, style):
+    model = _tiny_generator()
+    path = tmp_path / "old.h5"
+    model.save(path)
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        layer_list = config["config"]["layers"]
+        shuffles = [i for i, lay in enumerate(layer_list) if "PixelShuffle" in lay["class_name"]]
+        assert len(shuffles) == 2
+        for i in shuffles:
+            layer_list[i] = _as_lambda(layer_list[i], style)
+        f.attrs["model_config"] = json.dumps(config)
+    monkeypatch.setattr(marshal, "loads", lambda *a: pytest.fail("stored bytecode was unmarshalled"))
+    loaded = load_model_file(path)                      # no trust_code: nothing from the file runs
+    assert (loaded.scale, loaded.input_kind) == (4, "lr")
+    assert sum(type(lay).__name__ == "PixelShuffle" for lay in loaded.model.layers) == 2
+    assert not any(type(lay).__name__ == "Lambda" for lay in loaded.model.layers)
+    x = rng.random((1, 6, 5, 3)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(loaded.model(x)), np.asarray(model(x)), atol=1e-6)
+
+
+def test_trusted_file_whose_code_cannot_load_is_a_model_file_error(tmp_path, rng):
+    """Bytecode that is not a pixel shuffle and not loadable: the child process fails, we do not."""
+    w = _weights(rng, 12)
+    path = tmp_path / "broken_code.h5"
+    write_tf2_h5(path, w, OLD_RELU)
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        (lam,) = [lay for lay in config["config"]["layers"] if lay["class_name"] == "Lambda"]
+        lam["config"]["function"] = [base64.b64encode(b"\xe3\xff not marshal data").decode("ascii"), None, None]
+        f.attrs["model_config"] = json.dumps(config)
+    with pytest.raises(ModelFileError, match="--trust-model-code"):
+        load_model_file(path)
+    with pytest.raises(ModelFileError, match="broken_code.h5: loading its embedded code failed"):
+        load_model_file(path, trust_code=True)

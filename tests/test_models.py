@@ -126,3 +126,24 @@ def test_make_predictor_falls_back_when_xla_cannot_compile(rng, caplog):
     with caplog.at_level("WARNING", logger="srviewer.core.tf_runtime"):
         np.testing.assert_allclose(predict(x), 2 * x, rtol=1e-6)
     assert "XLA compilation failed" in caplog.text
+
+
+def test_pixel_shuffle_round_trips_through_a_keras_file_in_safe_mode(tmp_path, rng):
+    inp = keras.Input((None, None, 12))
+    model = keras.Model(inp, layers.PixelShuffle(2, name="shuffle")(inp))
+    model.save(tmp_path / "ps.keras")
+    back = keras.saving.load_model(tmp_path / "ps.keras", safe_mode=True, compile=False)
+    layer = back.get_layer("shuffle")
+    assert isinstance(layer, layers.PixelShuffle) and layer.scale == 2
+    x = rng.random((1, 3, 4, 12)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(back(x)), np.asarray(model(x)))
+
+
+def test_tiny_sr_resnet_maps_16_to_64_and_stays_finite(rng):
+    m = models.sr_resnet(num_filters=8, num_res_blocks=1)
+    y = np.asarray(m(rng.random((2, 16, 16, 3)).astype(np.float32), training=False))
+    assert y.shape == (2, 64, 64, 3) and y.dtype == np.float32 and np.all(np.isfinite(y))
+    assert models.sr_resnet(num_filters=4, num_res_blocks=1, scale=2)(np.zeros((1, 16, 16, 3), np.float32)).shape \
+        == (1, 32, 32, 3)
+    with pytest.raises(ValueError, match="scale"):
+        models.sr_resnet(num_filters=4, num_res_blocks=1, scale=3)
