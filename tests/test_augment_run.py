@@ -215,3 +215,19 @@ def test_test_time_augmentation_averages_the_image_and_its_mirror(colour_folder)
     assert results[True][0] == pytest.approx(np.mean(losses), rel=1e-4)
     assert results[True][1] == pytest.approx(right / count)
     assert results[True][0] != pytest.approx(results[False][0], rel=1e-6)  # the mirror did count
+
+
+def test_all_four_variants_run_end_to_end_and_plot(colour_folder, tmp_path):
+    out = tmp_path / "four"
+    variants = ["none", "flip_brightness", "cutmix", "mixup"]
+    result = augment.run_experiment(_config(colour_folder, out, epochs=1, variants=variants), log_stream=None)
+    assert result["reason"] == "done"
+    epochs = [e for e in read_events(out) if e["event"] == "epoch"]
+    assert [e["variant"] for e in epochs] == variants
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["variants"]) == set(variants)
+    table = (out / "summary.md").read_text()
+    assert all(f"| {v} |" in table for v in variants)
+    with Image.open(out / "accuracy.png") as plot:
+        colours = {c for _, c in plot.convert("RGB").getcolors(1 << 20)}
+    assert len(colours) > 6  # four variants drawn in their own colours, not an empty frame
