@@ -135,3 +135,112 @@ def test_bad_requests_are_refused(smooth_rgb):
         cmp.CompareRequest(from_array(smooth_rgb), ["bicubic"], mode="sideways")
     with pytest.raises(ValueError):
         cmp.CompareRequest(from_array(smooth_rgb), ["bicubic"], kernel="lanczos")
+
+
+# -- with the project's own registry and Method base class ---------------------------------------
+
+from srviewer.core.methods import Method, MethodRegistry  # noqa: E402
+
+
+class Nearest(Method):
+    """A real method on the contract: LR float [0,1] in, x4 float [0,1] out (nearest neighbour)."""
+
+    name, label = "nearest", "Nearest"
+
+    def availability(self):
+        return True, ""
+
+    def upscale(self, rgb_float, progress=None, cancel=None):
+        return np.repeat(np.repeat(rgb_float, 4, 0), 4, 1)
+
+
+class OutOfMemory(Nearest):
+    name = "oom"
+
+    def upscale(self, rgb_float, progress=None, cancel=None):
+        raise MemoryError()
+
+
+class Endless(Nearest):
+    """Reports progress until cancelled (a method with very many tiles)."""
+
+    name = "endless"
+    stopped = None
+
+    def upscale(self, rgb_float, progress=None, cancel=None):
+        deadline = time.monotonic() + 5  # so a broken cancel fails the test instead of hanging it
+        while time.monotonic() < deadline:
+            progress(0.1)
+            time.sleep(0.005)
+            if cancel.cancelled:
+                Endless.stopped = True
+                cancel.raise_if_cancelled()
+        Endless.stopped = False
+        return super().upscale(rgb_float)
+
+
+@pytest.fixture
+def real_registry():
+    r = MethodRegistry()
+    for m in (Nearest(), OutOfMemory(), Endless()):
+        r.register(m)
+    return r
+
+
+def test_registry_methods_run_with_uint8_float_and_score_ranges(real_registry, smooth_rgb):
+    req = cmp.CompareRequest(from_array(smooth_rgb), ["nearest"])
+    events = list(cmp.run_comparison(req, real_registry))
+    prepared, result = events[0], events[-1].results["nearest"]
+    assert prepared.lr.dtype == np.uint8 and prepared.hr.dtype == np.uint8
+    assert result.sr.dtype == np.uint8 and result.sr.shape == (48, 64, 3)
+    assert result.sr_float.dtype == np.float32 and 0 <= result.sr_float.min() and result.sr_float.max() <= 1
+    nearest = np.repeat(np.repeat(prepared.lr, 4, 0), 4, 1)
+    np.testing.assert_array_equal(result.sr, nearest)
+    assert result.scores == pytest.approx(score(nearest, smooth_rgb, border=4))
+    assert result.label == "Nearest" and result.device
+
+
+def test_sixteen_bit_reference_is_scored_on_0_255_values(real_registry, rng):
+    img16 = (rng.random((32, 40, 3)) * 65535).astype(np.uint16)
+    req = cmp.CompareRequest(from_array(img16), ["nearest"])
+    events = list(cmp.run_comparison(req, real_registry))
+    prepared, result = events[0], events[-1].results["nearest"]
+    assert prepared.lr_native.dtype == np.uint16 and result.sr_native.dtype == np.uint16
+    expected = score(result.sr_native / 257.0, img16 / 257.0, border=4)
+    assert result.scores == pytest.approx(expected)
+
+
+def test_out_of_memory_is_a_clear_failure_and_the_others_continue(real_registry, smooth_rgb):
+    req = cmp.CompareRequest(from_array(smooth_rgb), ["oom", "nearest"])
+    done = list(cmp.run_comparison(req, real_registry))[-1]
+    assert "out of memory" in done.failed["oom"] and "nearest" in done.results
+
+
+def test_closing_the_run_mid_method_stops_its_worker(real_registry, smooth_rgb):
+    Endless.stopped = None
+    run = cmp.run_comparison(cmp.CompareRequest(from_array(smooth_rgb), ["endless"]), real_registry)
+    for event in run:
+        if isinstance(event, cmp.MethodProgress):
+            break
+    run.close()  # a newer request replaced this one: nobody listens any more
+    assert Endless.stopped is True
+
+
+def test_a_tiny_real_keras_model_runs_through_the_comparison(tmp_path, smooth_rgb):
+    keras = pytest.importorskip("keras")
+    inp = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(3 * 16, 3, padding="same")(inp)
+    from srviewer.core.layers import PixelShuffle
+
+    model = keras.Model(inp, PixelShuffle(4)(x))
+    model.save(tmp_path / "tiny.keras")
+    registry = MethodRegistry()
+    method = registry.add_model_file(tmp_path / "tiny.keras")
+    req = cmp.CompareRequest(from_array(smooth_rgb), [method.name])
+    events = list(cmp.run_comparison(req, registry))
+    result = events[-1].results[method.name]
+    lr_float = events[0].lr_native.astype(np.float32) / 255
+    expected = np.clip(np.asarray(model(lr_float[None]))[0], 0, 1)
+    assert result.sr.shape == (48, 64, 3)
+    assert np.abs(result.sr_float - expected).max() < 1e-3
+    assert set(result.scores) == {"psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb"}
