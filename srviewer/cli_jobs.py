@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 from srviewer.errors import MethodUnavailable, SrviewerError
@@ -94,9 +95,16 @@ def _usable(registry, names: list[str]) -> list[str]:
 
 
 def _progress_printer(name: str):
+    """A progress callback: one self-overwriting line on a terminal, nothing in a log file."""
     def progress(fraction: float) -> None:
-        print(f"\r{name}: {fraction * 100:5.1f}%", end="", file=sys.stderr, flush=True)
+        if sys.stderr.isatty():
+            print(f"\r{name}: {fraction * 100:5.1f}%", end="", file=sys.stderr, flush=True)
     return progress
+
+
+def _done_line(name: str, seconds: float) -> None:
+    print(f"\r{name}: done in {seconds:.2f} s" if sys.stderr.isatty() else f"{name}: done in {seconds:.2f} s",
+          file=sys.stderr)
 
 
 def run_upscale(args) -> int:
@@ -107,8 +115,9 @@ def run_upscale(args) -> int:
     registry, added = _registry(args)
     name = added[0] if added and args.method == "srgan" else args.method
     _usable(registry, [name])
+    start = time.perf_counter()
     result = upscale_image(registry.get(name), loaded, progress=_progress_printer(name))
-    print(file=sys.stderr)
+    _done_line(name, time.perf_counter() - start)
     src = Path(args.image)
     out = Path(args.out) if args.out else src.with_name(f"{src.stem}_x4_{name}.png")
     write_image(out, result.rgb, result.alpha)
@@ -177,9 +186,9 @@ def run_compare(args) -> int:
         elif isinstance(event, cmp.MethodProgress):
             _progress_printer(event.name)(event.fraction)
         elif isinstance(event, cmp.MethodFinished):
-            print(f"\r{event.name}: done in {event.seconds:.2f} s", file=sys.stderr)
+            _done_line(event.name, event.seconds)
         elif isinstance(event, cmp.MethodFailed):
-            print(f"\rsrviewer: {event.name} failed: {event.message}", file=sys.stderr)
+            print(f"srviewer: {event.name} failed: {event.message}", file=sys.stderr)
         elif isinstance(event, cmp.RunFinished):
             finished = event
     if not finished.results:

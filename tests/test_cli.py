@@ -110,3 +110,39 @@ def test_python_m_srviewer_help_runs_in_a_subprocess():
     assert proc.returncode == 0, proc.stderr
     for command in ("upscale", "compare", "bench"):
         assert command in proc.stdout
+
+
+def test_missing_image_is_one_line_exit_2(tmp_path, capsys, empty_weights):
+    for command in (["upscale", "--method", "bicubic"], ["compare", "--methods", "bicubic"]):
+        assert main([command[0], str(tmp_path / "absent.png"), *command[1:]]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "absent.png" in err[0]
+
+
+def test_compare_notes_an_unavailable_method_and_runs_the_others(tmp_path, smooth_rgb, capsys, empty_weights):
+    src = tmp_path / "in.png"
+    write_image(src, smooth_rgb)
+    assert main(["compare", str(src), "--methods", "bicubic,srgan", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert set(json.loads(captured.out)["results"]) == {"bicubic"}
+    assert [line for line in captured.err.splitlines() if "srgan" in line][0].startswith("srviewer: skipping srgan")
+
+
+def test_compare_crop_outside_the_image_is_one_line_exit_2(tmp_path, smooth_rgb, capsys, empty_weights):
+    src = tmp_path / "in.png"
+    write_image(src, smooth_rgb)
+    assert main(["compare", str(src), "--methods", "bicubic", "--crop", "500,500,8,8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--crop" in err[0]
+
+
+def test_python_m_srviewer_upscale_keeps_alpha_and_names_the_output(tmp_path, smooth_rgb, empty_weights):
+    rgba = np.dstack([smooth_rgb[:16, :20], np.full((16, 20), 200, np.uint8)])
+    src = tmp_path / "tiny.png"
+    write_image(src, rgba[..., :3], rgba[..., 3])
+    proc = subprocess.run([sys.executable, "-m", "srviewer", "upscale", str(src), "--method", "bicubic"],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "bicubic" in proc.stderr            # the progress line
+    out = read_image(tmp_path / "tiny_x4_bicubic.png")
+    assert out.rgb.shape == (64, 80, 3) and out.alpha is not None and int(out.alpha.min()) == 200
