@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from srviewer.core import compare as cmp
-from srviewer.core.export import export_results
+from srviewer.core.export import centre_crop, export_results
 from srviewer.core.images import from_array, read_image, write_image
 from srviewer.core.methods import BicubicMethod, MethodRegistry
 
@@ -114,3 +114,26 @@ def test_sixteen_bit_input_exports_sixteen_bit_pngs(tmp_path, registry, rng):
     assert back.bit_depth == 16 and back.rgb.dtype == np.uint16
     np.testing.assert_array_equal(back.rgb, finished.results["bicubic"].sr_native)
     assert read_image(out / "hr.png").rgb.dtype == np.uint16
+
+
+def _contains(big, small):
+    bh, bw = small.shape[:2]
+    return any(np.array_equal(big[i:i + bh, j:j + bw], small)
+               for i in range(big.shape[0] - bh + 1) for j in range(big.shape[1] - bw + 1)
+               if np.array_equal(big[i, j], small[0, 0]))
+
+
+def test_crops_png_shows_each_method_magnified_even_without_a_crop_box(tmp_path, registry, smooth_rgb):
+    request, prepared, finished = _run(registry, from_array(smooth_rgb))
+    out, written = _export(tmp_path, registry, request, prepared, finished, crop=None)
+    crops = read_image(out / "crops.png").rgb
+    # every method's centre crop (and the HR's) appears magnified, nearest neighbour, in the strip
+    x, y, w, h = centre_crop(prepared.hr.shape)
+    for img in [prepared.hr] + [r.sr for r in finished.results.values()]:
+        crop = img[y:y + h, x:x + w]
+        factor = next(f for f in range(8, 0, -1) if _contains(crops, np.repeat(np.repeat(crop, f, 0), f, 1)))
+        assert factor > 1
+    assert (out / "figure.png") in written
+    with open(out / "metrics.csv", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert not any(h.startswith("crop_") for h in header)  # no box given: no crop scores
