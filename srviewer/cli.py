@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("srviewer: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `srviewer bench ... | head`: the reader left, nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, traceback on request
         if os.environ.get("SRVIEWER_DEBUG"):
             raise
