@@ -17,6 +17,18 @@ from srviewer.errors import MethodUnavailable, SrviewerError
 DEFAULT_METHODS = "bicubic,srcnn,srresnet,srgan"
 
 
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"wants a positive whole number of pixels, not {text!r}")
+    return value
+
+
 def _add_common(p) -> None:
     p.add_argument("--weights-dir", default=None, help="folder of NAME.weights.h5 + NAME.json (default: weights/)")
     p.add_argument("--kernel", choices=("matlab", "opencv"), default="matlab",
@@ -25,7 +37,7 @@ def _add_common(p) -> None:
                    help="add a Keras model file as a method (.keras, .h5, or .weights.h5 + .json)")
     p.add_argument("--trust-model-code", action="store_true",
                    help="allow model files that carry code (Lambda layers): only for files you trust")
-    p.add_argument("--tile", type=int, default=None, metavar="N",
+    p.add_argument("--tile", type=_positive_int, default=None, metavar="N",
                    help="LR tile side for learned methods (default: from the memory budget)")
 
 
@@ -107,6 +119,16 @@ def _done_line(name: str, seconds: float) -> None:
           file=sys.stderr)
 
 
+def _check_output(out: Path) -> None:
+    from srviewer.core.images import _WRITE_FORMATS
+    from srviewer.errors import ImageWriteError
+
+    if out.is_dir():
+        raise ImageWriteError(f"{out} is a folder: give an output file name, e.g. {out / 'result.png'}")
+    if out.suffix.lower() not in _WRITE_FORMATS:
+        raise ImageWriteError(f"{out}: unknown image extension (use {', '.join(sorted(_WRITE_FORMATS))})")
+
+
 def run_upscale(args) -> int:
     from srviewer.core.images import read_image, write_image
     from srviewer.core.methods import upscale_image
@@ -115,11 +137,12 @@ def run_upscale(args) -> int:
     registry, added = _registry(args)
     name = added[0] if added and args.method == "srgan" else args.method
     _usable(registry, [name])
+    src = Path(args.image)
+    out = Path(args.out) if args.out else src.with_name(f"{src.stem}_x4_{name}.png")
+    _check_output(out)   # before the (maybe minutes long) upscale, not after it
     start = time.perf_counter()
     result = upscale_image(registry.get(name), loaded, progress=_progress_printer(name))
     _done_line(name, time.perf_counter() - start)
-    src = Path(args.image)
-    out = Path(args.out) if args.out else src.with_name(f"{src.stem}_x4_{name}.png")
     write_image(out, result.rgb, result.alpha)
     for note in loaded.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -146,3 +146,22 @@ def test_python_m_srviewer_upscale_keeps_alpha_and_names_the_output(tmp_path, sm
     assert "bicubic" in proc.stderr            # the progress line
     out = read_image(tmp_path / "tiny_x4_bicubic.png")
     assert out.rgb.shape == (64, 80, 3) and out.alpha is not None and int(out.alpha.min()) == 200
+
+
+def test_bad_output_name_fails_before_any_work(tmp_path, smooth_rgb, capsys, empty_weights, monkeypatch):
+    src = tmp_path / "in.png"
+    write_image(src, smooth_rgb)
+    import srviewer.core.methods as methods
+
+    monkeypatch.setattr(methods, "upscale_image", lambda *a, **k: pytest.fail("upscaled before checking -o"))
+    for out in (tmp_path / "result.xyz", tmp_path):
+        assert main(["upscale", str(src), "--method", "bicubic", "-o", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and ("extension" in err[0] or "folder" in err[0])
+
+
+@pytest.mark.parametrize("tile", ["0", "-5", "big"])
+def test_tile_must_be_a_positive_number(tmp_path, tile, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["upscale", str(tmp_path / "in.png"), "--tile", tile])
+    assert exc.value.code == 2 and "--tile" in capsys.readouterr().err
