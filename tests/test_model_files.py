@@ -107,9 +107,9 @@ def _lambda(name, fn):
         "output_shape_module": None, "arguments": {}}}
 
 
-def write_tf2_h5(path, weights, fn):
+def write_tf2_h5(path, weights, fn, first_filters=12):
     """input -> conv2d(12) -> Lambda(fn) -> conv2d_1(3), in tf.keras 2.12's full-model .h5 layout."""
-    chain = [("conv2d", _conv("conv2d", 12)), ("lambda", _lambda("lambda", fn)), ("conv2d_1", _conv("conv2d_1", 3))]
+    chain = [("conv2d", _conv("conv2d", first_filters)), ("lambda", _lambda("lambda", fn)), ("conv2d_1", _conv("conv2d_1", 3))]
     layers = [{"class_name": "InputLayer", "name": "input_1", "inbound_nodes": [], "config": {
         "batch_input_shape": [None, None, None, 3], "dtype": "float32", "sparse": False, "ragged": False,
         "name": "input_1"}}]
@@ -135,8 +135,9 @@ def write_tf2_h5(path, weights, fn):
                 lg.create_dataset(wname, data=arr)
 
 
-def _weights(rng, mid_channels):
-    return {"conv2d": [rng.normal(0, 0.2, (3, 3, 3, 12)).astype(np.float32), rng.normal(0, 0.1, 12).astype(np.float32)],
+def _weights(rng, mid_channels, first_filters=12):
+    return {"conv2d": [rng.normal(0, 0.2, (3, 3, 3, first_filters)).astype(np.float32),
+                       rng.normal(0, 0.1, first_filters).astype(np.float32)],
             "conv2d_1": [rng.normal(0, 0.2, (3, 3, mid_channels, 3)).astype(np.float32), np.full(3, 0.5, np.float32)]}
 
 
@@ -253,3 +254,20 @@ def test_trusted_file_whose_code_cannot_load_is_a_model_file_error(tmp_path, rng
         load_model_file(path)
     with pytest.raises(ModelFileError, match="broken_code.h5: loading its embedded code failed"):
         load_model_file(path, trust_code=True)
+
+
+OLD_SHUFFLE_X4 = lambda t: tf.nn.depth_to_space(t, 4)  # noqa: E731, F821
+
+
+def test_tf2_h5_with_a_x4_depth_to_space_lambda_finds_its_block_size(tmp_path, rng):
+    """The block size is a constant inside the (unread) bytecode: the one whose weights fit wins."""
+    tf = tf_runtime.tf()
+    w = _weights(rng, 3, first_filters=48)
+    path = tmp_path / "espcn_like.h5"
+    write_tf2_h5(path, w, OLD_SHUFFLE_X4, first_filters=48)
+    loaded = load_model_file(path)
+    assert (loaded.scale, loaded.input_kind) == (4, "lr")
+    x = rng.random((1, 5, 6, 3)).astype(np.float32)
+    ref = tf.nn.conv2d(tf.nn.depth_to_space(tf.nn.conv2d(x, w["conv2d"][0], 1, "SAME") + w["conv2d"][1], 4),
+                       w["conv2d_1"][0], 1, "SAME") + 0.5
+    np.testing.assert_allclose(np.asarray(loaded.model(x)), ref.numpy(), atol=1e-5)
