@@ -194,7 +194,10 @@ def run_compare(args) -> int:
     from srviewer.core import compare as cmp
     from srviewer.core.export import crop_rows, export_results
     from srviewer.core.images import read_image
+    from srviewer.errors import ImageWriteError
 
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():   # before the methods run
+        raise ImageWriteError(f"{args.out} is a file: -o wants an export folder")
     loaded = read_image(args.image)
     registry, added = _registry(args)
     names = [n for n in args.methods.split(",") if n] + added

@@ -165,3 +165,13 @@ def test_tile_must_be_a_positive_number(tmp_path, tile, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["upscale", str(tmp_path / "in.png"), "--tile", tile])
     assert exc.value.code == 2 and "--tile" in capsys.readouterr().err
+
+
+def test_compare_out_onto_a_file_is_a_user_error(tmp_path, smooth_rgb, capsys, empty_weights):
+    src, taken = tmp_path / "hr.png", tmp_path / "taken"
+    write_image(src, smooth_rgb)
+    taken.write_text("keep me")
+    assert main(["compare", str(src), "--methods", "bicubic", "-o", str(taken)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "taken" in err[0] and "internal" not in err[0]
+    assert taken.read_text() == "keep me"

@@ -137,3 +137,12 @@ def test_crops_png_shows_each_method_magnified_even_without_a_crop_box(tmp_path,
     with open(out / "metrics.csv", newline="") as handle:
         header = next(csv.reader(handle))
     assert not any(h.startswith("crop_") for h in header)  # no box given: no crop scores
+
+
+def test_export_onto_a_file_raises_image_write_error(tmp_path, registry, smooth_rgb):
+    from srviewer.errors import ImageWriteError
+
+    request, prepared, finished = _run(registry, from_array(smooth_rgb), methods=["bicubic"])
+    (tmp_path / "export").write_text("a file, not a folder")
+    with pytest.raises(ImageWriteError, match="export folder"):
+        _export(tmp_path, registry, request, prepared, finished)

@@ -25,6 +25,7 @@ from srviewer.core.atomic import atomic_write_json, atomic_write_text
 from srviewer.core.figure import comparison_figure, crop_figure
 from srviewer.core.images import write_image
 from srviewer.core.metrics import score_region
+from srviewer.errors import ImageWriteError
 
 CONVENTION = "PSNR/SSIM on Y of BT.601 (MATLAB rgb2ycbcr), border = scale, data range 255; RGB likewise"
 METRIC_KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
@@ -130,7 +131,10 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
     registry: to name the weights files in the manifest. Raises ImageWriteError.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:   # e.g. a file of that name: a user error, not a crash
+        raise ImageWriteError(f"{out}: cannot be the export folder ({exc.strerror or exc})") from None
     written: list[Path] = []
     scale = request.scale if request is not None else 4
     is_grey = bool(getattr(prepared, "is_grey", False))
