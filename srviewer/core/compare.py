@@ -96,7 +96,7 @@ def prepare(request: CompareRequest) -> Prepared:
     img = request.image
     if request.mode == "reference":
         hr = mod_crop(img.rgb, request.scale)
-        if min(hr.shape[:2]) < request.scale:
+        if min(hr.shape[:2]) <= 2 * request.scale:   # scores shave `scale` pixels from each border
             raise SrviewerError(f"the image ({img.width}x{img.height}) is too small for reference mode at "
                                 f"x{request.scale}: use blind mode")
         lr = downscale(hr, request.scale, request.kernel)

@@ -44,8 +44,8 @@ def _cubic(x: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _weight_matrix(in_size: int, out_size: int, scale: float, antialias: bool) -> np.ndarray:
-    """The (out_size x in_size) float64 matrix of one MATLAB imresize pass (read-only, cached)."""
+def _taps(in_size: int, out_size: int, scale: float, antialias: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One MATLAB imresize pass as (out_size x taps) 0-based input indices and float64 weights."""
     kernel_width = 4.0
     if scale < 1 and antialias:
         kernel_width = 4.0 / scale
@@ -64,11 +64,25 @@ def _weight_matrix(in_size: int, out_size: int, scale: float, antialias: bool) -
     # Out-of-range taps repeat the edge pixel: this, not mirroring, reproduces the Set5 LR files
     # (0 differing pixels against 1476 with mirrored indices).
     idx = np.clip(indices.astype(np.int64) - 1, 0, in_size - 1)
+    idx.setflags(write=False)
+    weights.setflags(write=False)
+    return idx, weights
+
+
+@functools.lru_cache(maxsize=64)
+def _weight_matrix(in_size: int, out_size: int, scale: float, antialias: bool) -> np.ndarray:
+    """The (out_size x in_size) float64 matrix of one MATLAB imresize pass (read-only, cached)."""
+    idx, weights = _taps(in_size, out_size, scale, antialias)
     matrix = np.zeros((out_size, in_size), dtype=np.float64)
-    rows = np.repeat(np.arange(out_size), taps)
+    rows = np.repeat(np.arange(out_size), idx.shape[1])
     np.add.at(matrix, (rows, idx.ravel()), weights.ravel())
     matrix.setflags(write=False)
     return matrix
+
+
+# Above this many matrix entries a pass gathers its few taps per output pixel instead of
+# multiplying by the dense matrix (a 1x100000 image upscaled x4 would need a 300 GB matrix).
+_DENSE_LIMIT = 4_000_000
 
 
 def _round_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -80,8 +94,16 @@ def _round_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def _resize_axis(img: np.ndarray, axis: int, out_size: int, scale: float, antialias: bool) -> np.ndarray:
-    matrix = _weight_matrix(img.shape[axis], out_size, float(scale), bool(antialias))
     data = img.astype(np.float64, copy=False)
+    if img.shape[axis] * out_size > _DENSE_LIMIT:
+        idx, weights = _taps(img.shape[axis], out_size, float(scale), bool(antialias))
+        shape = [1] * data.ndim
+        shape[axis] = out_size
+        out = np.zeros(data.shape[:axis] + (out_size,) + data.shape[axis + 1:], dtype=np.float64)
+        for t in range(idx.shape[1]):
+            out += np.take(data, idx[:, t], axis=axis) * weights[:, t].reshape(shape)
+        return _round_like(out, img.dtype)
+    matrix = _weight_matrix(img.shape[axis], out_size, float(scale), bool(antialias))
     if axis == 0:
         out = np.einsum("oi,i...->o...", matrix, data, optimize=True)
     else:

@@ -165,8 +165,10 @@ def _decode(image: Image.Image, notes: list[str]) -> np.ndarray:
     image.load()
     transposed = ImageOps.exif_transpose(image)
     orientation = image.getexif().get(0x0112, 1)
-    if orientation not in (None, 1):
+    if orientation in (2, 3, 4, 5, 6, 7, 8):
         notes.append(f"EXIF orientation {orientation} applied")
+    elif orientation not in (None, 1):
+        notes.append(f"EXIF orientation {orientation} ignored (not 1-8)")
     image = transposed if transposed is not None else image
     mode = image.mode
     if mode == "P" or mode == "PA":
