@@ -151,6 +151,9 @@ def downscale(hr: np.ndarray, scale: int = 4, kernel: str = "matlab") -> np.ndar
     """
     _check_kernel(kernel)
     hr = mod_crop(np.asarray(hr), scale)
+    if hr.ndim < 2 or 0 in hr.shape[:2]:
+        raise ValueError(f"an image of shape {np.shape(hr)} has nothing to downscale by {scale} "
+                         f"(it needs at least {scale}x{scale} pixels)")
     if kernel == "matlab":
         return imresize(hr, 1.0 / scale)
     h, w = hr.shape[:2]
@@ -161,6 +164,8 @@ def upscale_bicubic(lr: np.ndarray, scale: int = 4, kernel: str = "matlab") -> n
     """Bicubic upscaling by `scale`: HxW(xC) -> (H*scale)x(W*scale)(xC), dtype in == dtype out."""
     _check_kernel(kernel)
     lr = np.asarray(lr)
+    if lr.ndim < 2 or 0 in lr.shape[:2]:
+        raise ValueError(f"an empty image of shape {lr.shape} cannot be upscaled")
     if kernel == "matlab":
         return imresize(lr, float(scale))
     h, w = lr.shape[:2]
