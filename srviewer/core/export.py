@@ -121,6 +121,14 @@ def make_figure(lr, hr, results: dict, rect, scale: int = 4, is_grey: bool = Fal
     return comparison_figure(panels, rect)
 
 
+def _write_or_fail(writer, path: Path, content) -> None:
+    """An atomic write whose failure (a full disk) is an ImageWriteError; the previous file stays."""
+    try:
+        writer(path, content)
+    except OSError as exc:
+        raise ImageWriteError(f"{path}: could not be written ({exc.strerror or exc})") from None
+
+
 def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None, prepared=None,
                    registry=None) -> list[Path]:
     """Write the comparison into out_dir; returns the files written.
@@ -160,7 +168,7 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
         if region:
             row += [f"{region[name][k]:.6f}" for k in METRIC_KEYS]
         writer.writerow(row)
-    atomic_write_text(out / "metrics.csv", buffer.getvalue())
+    _write_or_fail(atomic_write_text, out / "metrics.csv", buffer.getvalue())
     written.append(out / "metrics.csv")
     if results:
         rect = crop_rect if crop_rect is not None else centre_crop(next(iter(results.values())).sr.shape, scale)
@@ -188,6 +196,6 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
         "weights": _weights(registry, results),
         "device": _device(),
     }
-    atomic_write_json(out / "manifest.json", manifest)
+    _write_or_fail(atomic_write_json, out / "manifest.json", manifest)
     written.append(out / "manifest.json")
     return written

@@ -135,7 +135,7 @@ def _resolve(args) -> tuple:
 
 def _run_sr(args) -> int:
     from srviewer.core.atomic import atomic_write_json
-    from srviewer.errors import DataError
+    from srviewer.errors import DataError, SrviewerError
     from srviewer.train.sr_trainer import SRTrainer, StopFlag, check_data_readable
 
     cfg, run_dir, resumed = _resolve(args)
@@ -155,7 +155,13 @@ def _run_sr(args) -> int:
     try:
         trainer.run(stop, validator)
     except Exception as exc:
-        trainer.events.emit("error", message=f"{type(exc).__name__}: {exc}")
+        try:
+            trainer.events.emit("error", message=f"{type(exc).__name__}: {exc}")
+        except OSError:   # a full disk may refuse even this line; the CLI still reports the error
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, SrviewerError):   # e.g. log.txt on a full disk
+            raise SrviewerError(f"training stopped: {exc.filename or run_dir}: {exc.strerror or exc}; "
+                                f"continue with --resume {run_dir}") from None
         raise
     return 0
 

@@ -43,14 +43,19 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
     events = read_events(run_dir)
     sidecar["label"] = {"srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}.get(name, name)
     sidecar["trained_by"] = "srviewer train " + config["kind"]
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(weights_dir / f"{name}.weights.h5", suffix=".weights.h5") as tmp:
-        shutil.copyfile(src, tmp)
-    atomic_write_json(weights_dir / f"{name}.json", sidecar)
-    curve = weights_dir / f"{name}_curve.png"
-    draw_curve(events, curve, title=f"{sidecar['label']}: Set5 PSNR-Y and training loss")
-    card = model_card(name, config, sidecar, events, run_dir, curve.name, notes)
-    atomic_write_text(weights_dir / f"{name}.md", card)
+    try:
+        weights_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(weights_dir / f"{name}.weights.h5", suffix=".weights.h5") as tmp:
+            shutil.copyfile(src, tmp)
+            # inside: if the sidecar cannot be written, the old weights stay too (a matching pair)
+            atomic_write_json(weights_dir / f"{name}.json", sidecar)
+        curve = weights_dir / f"{name}_curve.png"
+        draw_curve(events, curve, title=f"{sidecar['label']}: Set5 PSNR-Y and training loss")
+        card = model_card(name, config, sidecar, events, run_dir, curve.name, notes)
+        atomic_write_text(weights_dir / f"{name}.md", card)
+    except OSError as exc:
+        raise ModelFileError(f"could not export to {weights_dir} ({exc.strerror or exc}); "
+                             "files already there were left as they were") from None
     return weights_dir / f"{name}.md"
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from srviewer.core.atomic import atomic_path, atomic_write_json
-from srviewer.errors import DataError, ModelFileError
+from srviewer.errors import DataError, ModelFileError, SrviewerError
 from srviewer.train.events import EventLog, print_progress, read_events
 from srviewer.train.sr_config import SRConfig
 from srviewer.train.sr_data import PatchSampler, load_training_data, make_dataset
@@ -222,6 +222,8 @@ class SRTrainer:
         batches = iter(make_dataset(sampler, start))
         if stop.clear_stale():
             self._say("removed a STOP file left from before this run started")
+        for leftover in self.run_dir.glob(".*.tmp*"):   # a killed process's atomic writes never finished
+            leftover.unlink(missing_ok=True)
         self.events.emit("started", step=start, total_steps=cfg.steps, kind=cfg.kind, resumed=self.resumed,
                          images=len(pairs.hr), machine=_machine())
         self._say(f"{cfg.kind}: step {start} of {cfg.steps}, {len(pairs.hr)} training images")
@@ -274,16 +276,34 @@ class SRTrainer:
         self._say(f"val step {step}: PSNR-Y {scores['psnr_y']:.3f} dB, SSIM-Y {scores['ssim_y']:.4f}")
         if scores["psnr_y"] > self.state["best_psnr_y"]:
             self.state.update(best_psnr_y=scores["psnr_y"], best_step=step, best_scores=scores)
-            self.export_weights("best", step, scores)
-            # at once, not at the next checkpoint: after a kill, a worse model must not replace it
-            atomic_write_json(self.state_path, self.state)
+            try:
+                self.export_weights("best", step, scores)
+                # at once, not at the next checkpoint: after a kill, a worse model must not replace it
+                atomic_write_json(self.state_path, self.state)
+            except (OSError, self.tf.errors.OpError) as exc:
+                raise self._write_failed(f"the best weights of step {step}", exc) from None
         return scores
 
     def save_checkpoint(self, step: int) -> None:
-        path = self.manager.save(checkpoint_number=step)
-        self.export_weights("latest", step, None)
-        atomic_write_json(self.state_path, self.state)
+        try:
+            path = self.manager.save(checkpoint_number=step)
+            self.export_weights("latest", step, None)
+            atomic_write_json(self.state_path, self.state)
+        except (OSError, self.tf.errors.OpError) as exc:   # a full disk, a read-only folder
+            raise self._write_failed(f"the checkpoint of step {step}", exc) from None
         self.events.emit("checkpoint", step=step, path=str(Path(path).relative_to(self.run_dir)))
+
+    def _write_failed(self, what: str, exc: BaseException) -> SrviewerError:
+        """The one-line error for a failed write; removes TensorFlow's half-written checkpoint folder."""
+        import shutil
+
+        for leftover in (self.run_dir / "checkpoints").glob("*_temp"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        reason = getattr(exc, "strerror", None) or str(exc).split("; ")[-1].split(" [Op:")[0].strip()
+        latest = self.tf.train.latest_checkpoint(str(self.run_dir / "checkpoints"))
+        kept = f"checkpoint {Path(latest).name} is intact" if latest else "no earlier checkpoint exists"
+        return SrviewerError(f"could not write {what} in {self.run_dir} ({reason}); {kept}: free some space "
+                             f"and continue with --resume {self.run_dir}")
 
     def export_weights(self, name: str, step: int, scores: dict | None) -> None:
         """RUN/NAME.weights.h5 + NAME.json: a generator the comparison window loads as a method."""
