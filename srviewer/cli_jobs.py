@@ -78,7 +78,14 @@ def _registry(args):
     from srviewer.core.methods import default_registry
 
     registry = default_registry(weights_dir=args.weights_dir, kernel=args.kernel)
-    added = [registry.add_model_file(path, trust_code=args.trust_model_code).name for path in args.model]
+    added = []
+    for path in args.model:
+        try:
+            added.append(registry.add_model_file(path, trust_code=args.trust_model_code).name)
+        except SrviewerError as exc:   # with several --model files, say which one
+            if Path(path).name in str(exc):
+                raise
+            raise type(exc)(f"--model {path}: {exc}") from None
     if args.tile:
         for method in registry:
             if hasattr(method, "tile"):
