@@ -1,0 +1,408 @@
+"""srviewer's benchmarks: one table, or one JSON object with --json (issue 7).
+
+    .venv/bin/python benchmarks/run.py [--quick] [--json] [--only upscale,metrics,...]
+
+Each case runs in its own child process (its peak RSS is its own: ru_maxrss of that process).
+Models have random weights (srviewer.core.models.sr_resnet, the paper's 16 blocks), so no
+trained file is needed.
+
+- conv:     float32 3x3 convolution throughput (1x256x256x64 -> 64, XLA), the machine's limit
+- upscale:  SRGAN generator x4 on a 510x339 and a 128x128 LR: srviewer's path (ModelMethod.upscale:
+            tiled, one compiled function) and the notebook's way (`model.predict` on the whole
+            image), median seconds after a warm-up, output MP/s, peak RSS; the floor is the
+            model's FLOPs divided by the conv throughput
+- large:    a 4000x3000 LR through ModelMethod (tiled): seconds, peak RSS
+- metrics:  PSNR+SSIM (Y and RGB) on a 2040x1356 pair next to scikit-image, and the crop figures
+            (PSNR+SSIM on Y of a 512x512 crop, inspect.crop_scores_y) in ms
+- gui:      `srviewer` start to the window shown (child process, offscreen), TF imported or not;
+            the largest gap of a 10 ms timer during a 512x512 SRGAN comparison in the window
+- train:    SRResNet steps/s with the real input pipeline against one batch in memory
+            (benchmarks/train_sr_input.py); input_overhead = 1 - pipeline/in-memory
+--quick: fewer repeats, a smaller training model, and the 4000x3000 case with a small
+(8 filters, 1 block) model instead of the 16-block one (its memory, not its speed, is the point).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "train")
+GIB = 2**30
+
+
+def _peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB   # ru_maxrss is KiB on Linux
+
+
+def _random_generator(folder: Path, name: str = "srgan", filters: int = 64, blocks: int = 16) -> Path:
+    """A random-weight sr_resnet as NAME.weights.h5 + NAME.json (what default_registry loads)."""
+    from srviewer.core import models
+    from srviewer.core.atomic import atomic_write_json
+
+    kwargs = {"num_filters": filters, "num_res_blocks": blocks}
+    models.build({"factory": "sr_resnet", "kwargs": kwargs}).save_weights(str(folder / f"{name}.weights.h5"))
+    atomic_write_json(folder / f"{name}.json", {"factory": "sr_resnet", "kwargs": kwargs, "scale": 4,
+                                                "input": "lr", "label": "SRGAN (random weights)", "format": 1})
+    return folder
+
+
+def _median_time(fn, repeats: int) -> tuple[float, list[float]]:
+    fn()   # warm-up: tracing, compiling
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+def conv_flops(model, h: int, w: int) -> float:
+    """FLOPs (2 x multiply-adds) of the model's convolutions on one h x w input."""
+    import keras
+
+    clone = keras.models.clone_model(model, input_tensors=keras.Input(shape=(h, w, 3)))
+    total = 0.0
+    for layer in clone.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            _, oh, ow, _ = layer.output.shape
+            total += 2.0 * oh * ow * kh * kw * cin * cout
+    return total
+
+
+# -- cases (each runs in a child process and returns a dict) ---------------------------------
+def case_conv(quick: bool) -> dict:
+    import tensorflow as tf
+
+    x = tf.random.uniform((1, 256, 256, 64))
+    k = tf.random.uniform((3, 3, 64, 64))
+    fn = tf.function(lambda a: tf.nn.conv2d(a, k, 1, "SAME"), jit_compile=True)
+    n = 5 if quick else 20
+    med, _ = _median_time(lambda: fn(x).numpy(), n)
+    flops = 2.0 * 256 * 256 * 9 * 64 * 64
+    return {"gflops": flops / med / 1e9, "seconds": med}
+
+
+def _lr(h: int, w: int) -> np.ndarray:
+    return np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
+
+
+def case_upscale_srviewer(quick: bool) -> dict:
+    from srviewer.core import methods, tf_runtime
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        method = methods.default_registry(weights_dir=_random_generator(Path(tmp))).get("srgan")
+        method.load()
+        out["device"] = tf_runtime.device_description()
+        out["flops_510x339"] = conv_flops(method._loaded.model, 339, 510)   # noqa: SLF001
+        for h, w in ((128, 128), (339, 510)):
+            lr = _lr(h, w)
+            med, times = _median_time(lambda: method.upscale(lr), 2 if quick else 5)
+            out[f"{w}x{h}"] = {"seconds": med, "times": times, "mp_s": h * w * 16 / med / 1e6}
+    out["peak_rss_gib"] = _peak_rss_gib()
+    return out
+
+
+def case_upscale_naive(quick: bool) -> dict:
+    from srviewer.core import models, tf_runtime
+
+    tf_runtime.tf()
+    model = models.build({"factory": "sr_resnet", "kwargs": {"num_filters": 64, "num_res_blocks": 16}})
+    out = {}
+    for h, w in ((128, 128), (339, 510)):
+        lr = _lr(h, w)[None]
+        med, times = _median_time(lambda: model.predict(lr, verbose=0), 2 if quick else 5)
+        out[f"{w}x{h}"] = {"seconds": med, "times": times, "mp_s": h * w * 16 / med / 1e6}
+    out["peak_rss_gib"] = _peak_rss_gib()
+    return out
+
+
+def case_large(quick: bool) -> dict:
+    from srviewer.core import methods
+
+    filters, blocks = (8, 1) if quick else (64, 16)
+    with tempfile.TemporaryDirectory() as tmp:
+        method = methods.default_registry(weights_dir=_random_generator(Path(tmp), filters=filters,
+                                                                        blocks=blocks)).get("srgan")
+        method.load()
+        lr = _lr(3000, 4000)
+        t0 = time.perf_counter()
+        result = method.upscale(lr)
+        seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "peak_rss_gib": _peak_rss_gib(), "result_gib": result.nbytes / GIB,
+            "model": f"sr_resnet {filters} filters, {blocks} blocks", "tile": methods.tile_sizes()[0]}
+
+
+def case_metrics(quick: bool) -> dict:
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    from srviewer.core import conventions, inspect, metrics
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:1356, 0:2040]
+    hr = np.clip(np.stack([x / 8, y / 6, (x + y) / 14], -1) % 256 + rng.normal(0, 5, (1356, 2040, 3)), 0, 255)
+    hr = hr.astype(np.uint8)
+    sr = np.clip(hr + rng.normal(0, 6, hr.shape), 0, 255).astype(np.uint8)
+    n = 3 if quick else 5
+    whole, _ = _median_time(lambda: metrics.score(sr, hr, border=4), n)
+
+    def reference():
+        b = 4
+        ys, yh = (conventions.rgb_to_y(v)[b:-b, b:-b] for v in (sr, hr))
+        s_, h_ = sr[b:-b, b:-b].astype(np.float64), hr[b:-b, b:-b].astype(np.float64)
+        opts = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255)
+        return {"psnr_y": peak_signal_noise_ratio(yh, ys, data_range=255), "ssim_y": structural_similarity(ys, yh, **opts),
+                "psnr_rgb": peak_signal_noise_ratio(h_, s_, data_range=255),
+                "ssim_rgb": structural_similarity(s_, h_, channel_axis=-1, **opts)}
+
+    sk, _ = _median_time(reference, n)
+    ours, ref = metrics.score(sr, hr, border=4), reference()
+    rect = (700, 400, 512, 512)
+    crop, _ = _median_time(lambda: inspect.crop_scores_y(sr, hr, rect), 10 if quick else 30)
+    cy = [conventions.rgb_to_y(v[400:912, 700:1212]) for v in (sr, hr)]
+    opts = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255)
+    crop_sk, _ = _median_time(lambda: (peak_signal_noise_ratio(cy[1], cy[0], data_range=255),
+                                       structural_similarity(cy[0], cy[1], **opts)), 5 if quick else 10)
+    return {"whole_ms": whole * 1e3, "skimage_whole_ms": sk * 1e3, "crop512_ms": crop * 1e3,
+            "skimage_crop512_ms": crop_sk * 1e3,
+            "max_abs_diff_vs_skimage": max(abs(ours[k] - ref[k]) for k in ours)}
+
+
+_GUI_START = r"""
+import os, sys, time
+from PySide6.QtWidgets import QApplication
+from srviewer.gui.app import make_app
+from srviewer.gui.main_window import MainWindow
+app = make_app()
+win = MainWindow()
+win.show()
+while not win.isVisible() or not win.windowHandle() or not win.windowHandle().isExposed():
+    app.processEvents()
+app.processEvents()
+print("SHOWN", time.time(), "tensorflow" in sys.modules, flush=True)
+"""
+
+
+def case_gui_start(quick: bool) -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SRVIEWER_SETTINGS_ORG="srviewer-bench")
+    times, tf_loaded = [], []
+    for _ in range(2 if quick else 5):
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-c", _GUI_START], cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=120).stdout
+        line = next(x for x in out.splitlines() if x.startswith("SHOWN"))
+        times.append(float(line.split()[1]) - t0)
+        tf_loaded.append(line.split()[2] == "True")
+    return {"start_s": statistics.median(times), "times": times, "tensorflow_imported": any(tf_loaded)}
+
+
+def case_gui_gap(quick: bool) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("SRVIEWER_SETTINGS_ORG", "srviewer-bench")
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    from srviewer.core import methods
+    from srviewer.core.images import from_array
+    from srviewer.gui.app import make_app
+    from srviewer.gui.main_window import MainWindow
+
+    app = make_app()
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = methods.default_registry(weights_dir=_random_generator(Path(tmp)))
+        win = MainWindow(registry, show_dialogs=False)
+        win.compare.refresh_methods(["srgan"])
+        win.show()
+        rng = np.random.default_rng(0)
+        image = from_array((rng.random((512, 512, 3)) * 255).astype(np.uint8))
+        runs = []
+        for _ in range(2):   # the first includes importing TensorFlow and loading the model
+            gaps, clock, last = [], QElapsedTimer(), [0]
+            clock.start()
+
+            def tick():
+                now = clock.elapsed()
+                gaps.append(now - last[0])
+                last[0] = now
+
+            timer = QTimer()
+            timer.timeout.connect(tick)
+            timer.start(10)
+            done = []
+            win.compare.results_shown.connect(lambda: done.append(True))
+            t0 = time.perf_counter()
+            win.compare.set_image(image)
+            while not done and time.perf_counter() - t0 < 600:
+                app.processEvents()
+                time.sleep(0.001)
+            timer.stop()
+            runs.append({"max_gap_ms": max(gaps) if gaps else None, "seconds": time.perf_counter() - t0,
+                         "ok": "srgan" in win.compare.results})
+        win.compare.runner.wait_all(5000)
+    return {"first_run": runs[0], "warm_run": runs[1], "max_gap_ms": max(r["max_gap_ms"] for r in runs)}
+
+
+def case_train(quick: bool) -> dict:
+    data = [p for p in (REPO.parent / "shared" / "datasets" / "sr-train" / "T91",) if p.is_dir()]
+    tmp = None
+    if not data:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        from kill_resume import make_tiny_data   # only without the shared data sets
+
+        tmp = tempfile.mkdtemp()
+        data = [make_tiny_data(Path(tmp) / "data", n=8, size=128)]
+    args = ["--steps", "5", "--batch", "8", "--patch", "48", "--filters", "32", "--blocks", "4"] if quick else \
+        ["--steps", "20"]
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "train_sr_input.py"), "--data", *map(str, data),
+                          *args], cwd=REPO, capture_output=True, text=True, timeout=1800).stdout
+    fed = float(re.search(r"pipeline\s+([\d.]+) steps/s", out).group(1))
+    mem = float(re.search(r"in memory\s+([\d.]+) steps/s", out).group(1))
+    return {"pipeline_steps_s": fed, "in_memory_steps_s": mem, "input_overhead": 1 - fed / mem,
+            "settings": " ".join(args) or "defaults (16 blocks, batch 16, patch 96)", "data": [str(d) for d in data]}
+
+
+# -- the parent ----------------------------------------------------------------------------
+def _run_case(name: str, quick: bool, timeout: float) -> dict:
+    cmd = [sys.executable, __file__, "--case", name] + (["--quick"] if quick else [])
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"error": f"exit {proc.returncode}: {(proc.stderr.strip().splitlines() or [''])[-1][:200]}"}
+
+
+def collect(quick: bool, only: list[str]) -> dict:
+    raw = {}
+    for name in CASES:
+        if only and not any(name.startswith(o) for o in only):
+            continue
+        t0 = time.perf_counter()
+        raw[name] = _run_case(name, quick, timeout=3600)
+        raw[name]["wall_s"] = round(time.perf_counter() - t0, 1)
+        print(f"[{name}: {raw[name]['wall_s']} s]", file=sys.stderr, flush=True)
+    return summarise(raw, quick)
+
+
+def summarise(raw: dict, quick: bool) -> dict:
+    g = lambda case, *keys: _get(raw.get(case, {}), keys)  # noqa: E731
+    gflops = g("conv", "gflops")
+    flops = g("upscale_srviewer", "flops_510x339")
+    result = {
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+                    "device": g("upscale_srviewer", "device"), "quick": quick,
+                    "load_average": os.getloadavg()[0]},
+        "conv": {"gflops": gflops},
+        "upscale": {},
+        "large": {k: g("large", k) for k in ("seconds", "peak_rss_gib", "result_gib", "model")},
+        "metrics": {k: g("metrics", k) for k in ("crop512_ms", "skimage_crop512_ms", "whole_ms", "skimage_whole_ms",
+                                                  "max_abs_diff_vs_skimage")},
+        "gui": {"start_s": g("gui_start", "start_s"), "tensorflow_at_start": g("gui_start", "tensorflow_imported"),
+                "max_gap_ms": g("gui_gap", "max_gap_ms"), "max_gap_warm_ms": g("gui_gap", "warm_run", "max_gap_ms")},
+        "train": {k: g("train", k) for k in ("input_overhead", "pipeline_steps_s", "in_memory_steps_s", "settings")},
+    }
+    for size in ("510x339", "128x128"):
+        ours, naive = g("upscale_srviewer", size, "seconds"), g("upscale_naive", size, "seconds")
+        entry = {"srviewer_s": ours, "naive_s": naive,
+                 "srviewer_mp_s": g("upscale_srviewer", size, "mp_s"), "naive_mp_s": g("upscale_naive", size, "mp_s"),
+                 "peak_rss_gib": g("upscale_srviewer", "peak_rss_gib"),
+                 "naive_peak_rss_gib": g("upscale_naive", "peak_rss_gib")}
+        if size == "510x339" and flops and gflops:
+            entry["flops"] = flops
+            entry["floor_s"] = flops / (gflops * 1e9)
+        result["upscale"][f"srgan_{size}"] = entry
+    errors = {name: r["error"] for name, r in raw.items() if "error" in r}
+    if errors:
+        result["errors"] = errors
+    return result
+
+
+def _get(d, keys):
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _f(v, fmt):
+    return "n/a" if v is None else format(v, fmt)
+
+
+def table(r: dict) -> str:
+    up, up128 = r["upscale"]["srgan_510x339"], r["upscale"]["srgan_128x128"]
+    rows = [
+        ("conv throughput (3x3, 64->64, XLA)", f"{_f(r['conv']['gflops'], '.1f')} GFLOP/s", ""),
+        ("SRGAN 510x339 srviewer", f"{_f(up['srviewer_s'], '.2f')} s", f"peak RSS {_f(up['peak_rss_gib'], '.2f')} GiB"),
+        ("SRGAN 510x339 model.predict", f"{_f(up['naive_s'], '.2f')} s",
+         f"peak RSS {_f(up['naive_peak_rss_gib'], '.2f')} GiB"),
+        ("SRGAN 510x339 floor (FLOPs/throughput)", f"{_f(up.get('floor_s'), '.2f')} s",
+         f"{_f((up.get('flops') or 0) / 1e12 or None, '.3f')} TFLOP"),
+        ("  speed-up vs predict / vs floor", _ratio(up["naive_s"], up["srviewer_s"]), _ratio(up["srviewer_s"], up.get("floor_s"))),
+        ("SRGAN 128x128 srviewer / predict", f"{_f(up128['srviewer_s'], '.2f')} / {_f(up128['naive_s'], '.2f')} s",
+         f"{_f(up128['srviewer_mp_s'], '.2f')} / {_f(up128['naive_mp_s'], '.2f')} MP/s out"),
+        ("4000x3000 LR tiled", f"{_f(r['large']['seconds'], '.1f')} s",
+         f"peak RSS {_f(r['large']['peak_rss_gib'], '.2f')} GiB ({r['large']['model']})"),
+        ("metrics 2040x1356 (Y+RGB)", f"{_f(r['metrics']['whole_ms'], '.0f')} ms",
+         f"scikit-image {_f(r['metrics']['skimage_whole_ms'], '.0f')} ms, max diff "
+         f"{_f(r['metrics']['max_abs_diff_vs_skimage'], '.1e')}"),
+        ("crop 512x512 PSNR+SSIM on Y", f"{_f(r['metrics']['crop512_ms'], '.1f')} ms",
+         f"scikit-image {_f(r['metrics']['skimage_crop512_ms'], '.1f')} ms"),
+        ("window shown after start", f"{_f(r['gui']['start_s'], '.2f')} s",
+         f"TensorFlow imported: {r['gui']['tensorflow_at_start']}"),
+        ("largest event-loop gap, 512x512 SRGAN", f"{_f(r['gui']['max_gap_ms'], '.0f')} ms",
+         f"warm run {_f(r['gui']['max_gap_warm_ms'], '.0f')} ms"),
+        ("training input overhead", f"{_f((r['train']['input_overhead'] or 0) * 100 if r['train']['input_overhead'] is not None else None, '+.1f')} %",
+         f"{_f(r['train']['pipeline_steps_s'], '.3f')} vs {_f(r['train']['in_memory_steps_s'], '.3f')} steps/s"),
+    ]
+    width = max(len(a) for a, _, _ in rows)
+    lines = [f"{'case':<{width}}  {'figure':>18}  notes", "-" * (width + 40)]
+    lines += [f"{a:<{width}}  {b:>18}  {c}" for a, b, c in rows]
+    m = r["machine"]
+    lines.append(f"machine: {m['platform']}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
+                 + (", --quick" if m["quick"] else ""))
+    for name, err in r.get("errors", {}).items():
+        lines.append(f"error in {name}: {err}")
+    return "\n".join(lines)
+
+
+def _ratio(a, b) -> str:
+    return "n/a" if not a or not b else f"{a / b:.2f}x"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="srviewer benchmarks")
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller models where noted")
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    ap.add_argument("--only", default="", help="comma-separated case prefixes (conv,upscale,large,metrics,gui,train)")
+    ap.add_argument("--case", help=argparse.SUPPRESS)   # internal: run one case in this process
+    args = ap.parse_args(argv)
+    if args.case:
+        result = globals()[f"case_{args.case}"](args.quick)
+        print("RESULT " + json.dumps(result, default=float))
+        return 0
+    result = collect(args.quick, [o for o in args.only.split(",") if o])
+    print(json.dumps(result, indent=2, default=float) if args.json else table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
