@@ -30,6 +30,17 @@ def smooth_rgb(rng):
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+@pytest.fixture
+def registry():
+    """A MethodRegistry with the two bicubic kernels ("bicubic": MATLAB, "bicubic_cv": OpenCV)."""
+    from srviewer.core.methods import BicubicMethod, MethodRegistry
+
+    r = MethodRegistry()
+    r.register(BicubicMethod("matlab"))
+    r.register(BicubicMethod("opencv", name="bicubic_cv"))
+    return r
+
+
 def set5_available() -> bool:
     return (SET5 / "HR").is_dir()
 

@@ -7,17 +7,8 @@ from conftest import SET5, needs_set5
 from srviewer.core.bench import bench, pair_lr_files
 from srviewer.core.conventions import downscale, mod_crop, upscale_bicubic
 from srviewer.core.images import from_float, to_float, write_image
-from srviewer.core.methods import BicubicMethod, MethodRegistry
 from srviewer.core.metrics import score, sharpness_ratio
 from srviewer.errors import SrviewerError
-
-
-@pytest.fixture
-def registry():
-    r = MethodRegistry()
-    r.register(BicubicMethod("matlab"))
-    r.register(BicubicMethod("opencv", name="bicubic_cv"))
-    return r
 
 
 @needs_set5

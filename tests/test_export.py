@@ -10,17 +10,8 @@ import pytest
 from srviewer.core import compare as cmp
 from srviewer.core.export import centre_crop, export_results
 from srviewer.core.images import from_array, read_image, write_image
-from srviewer.core.methods import BicubicMethod, MethodRegistry
 
 METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
-
-
-@pytest.fixture
-def registry():
-    r = MethodRegistry()
-    r.register(BicubicMethod("matlab"))
-    r.register(BicubicMethod("opencv", name="bicubic_cv"))
-    return r
 
 
 def _run(registry, image, mode="reference", methods=("bicubic", "bicubic_cv")):

@@ -9,11 +9,10 @@ Written by gui-training because `events.py` offers only whole-file reads.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from srviewer.train.events import EVENTS_FILE
+from srviewer.train.events import EVENTS_FILE, parse_event_line
 
 
 class LineTail:
@@ -61,15 +60,5 @@ class EventTail:
         self._lines.reset()
 
     def read_new(self) -> list[dict]:
-        events = []
-        for line in self._lines.read_lines():
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and "event" in record:
-                events.append(record)
-        return events
+        records = (parse_event_line(line) for line in self._lines.read_lines())
+        return [r for r in records if r is not None]

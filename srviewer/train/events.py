@@ -65,6 +65,18 @@ class EventLog:
         return record
 
 
+def parse_event_line(line: str) -> dict | None:
+    """One events.jsonl line as an event, or None (blank, torn by a killed writer, not an event)."""
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) and "event" in record else None
+
+
 def iter_events(path: str | os.PathLike) -> Iterator[dict]:
     """Yield the events of an events.jsonl file (or a run folder); unparsable lines are skipped."""
     path = Path(path)
@@ -74,14 +86,8 @@ def iter_events(path: str | os.PathLike) -> Iterator[dict]:
         return
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn line from a killed writer
-            if isinstance(record, dict) and "event" in record:
+            record = parse_event_line(line)
+            if record is not None:
                 yield record
 
 
