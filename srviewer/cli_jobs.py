@@ -38,7 +38,8 @@ def _add_common(p) -> None:
     p.add_argument("--trust-model-code", action="store_true",
                    help="allow model files that carry code (Lambda layers): only for files you trust")
     p.add_argument("--tile", type=_positive_int, default=None, metavar="N",
-                   help="LR tile side for learned methods (default: from the memory budget)")
+                   help="LR tile side for learned methods: tiles of up to (N+32)^2 LR pixels, context included "
+                        "(default: from the memory budget)")
 
 
 def register(subparsers) -> None:

@@ -292,6 +292,20 @@ def test_plan_tiles_covers_every_pixel_exactly_once(h, w, tile, overlap):
     assert np.all(count == 1)
 
 
+@FAST
+@given(st.integers(1, 90), st.integers(1, 90), st.integers(1, 5000), st.integers(0, 20))
+def test_budget_tiles_cover_every_pixel_once_and_fit_when_they_can(h, w, budget, overlap):
+    count = np.zeros((h, w), np.int32)
+    tiles = tiling.plan_tiles_within(h, w, budget, overlap)
+    for t in tiles:
+        assert 0 <= t.py0 <= t.y0 < t.y1 <= t.py1 <= h and 0 <= t.px0 <= t.x0 < t.x1 <= t.px1 <= w
+        assert t.y0 - t.py0 <= overlap and t.py1 - t.y1 <= overlap
+        count[t.y0:t.y1, t.x0:t.x1] += 1
+    assert np.all(count == 1)
+    if min(h, 1 + 2 * overlap) * min(w, 1 + 2 * overlap) <= budget:   # one-pixel cores would fit
+        assert all((t.py1 - t.py0) * (t.px1 - t.px0) <= budget for t in tiles)
+
+
 def _box3_then_nearest(scale):
     """A local 'network': 3x3 box blur with zero padding (like a 'same' conv), then nearest x scale."""
     def fn(x):

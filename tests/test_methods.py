@@ -60,13 +60,13 @@ def test_shipped_models_load_lazily_tile_and_match_the_model(tmp_path, rng):
     srr = _export(tmp_path, "srresnet", "sr_resnet", {"num_filters": 4, "num_res_blocks": 1, "batch_norm": False}, "lr")
     srcnn = _export(tmp_path, "srcnn", "srcnn", {"n1": 4, "n2": 4}, "bicubic")
     registry = methods.default_registry(weights_dir=tmp_path)
-    lr = rng.random((20, 18, 3)).astype(np.float32)
+    lr = rng.random((60, 50, 3)).astype(np.float32)
 
     method = registry.get("srresnet")
-    method.tile, method.jit_compile = 8, False     # several tiles on a tiny image
+    method.tile, method.jit_compile = 8, False     # tiles of (8 + 2 * 16)^2 LR pixels: several here
     fractions = []
     out = method.upscale(lr, progress=fractions.append)
-    assert out.shape == (80, 72, 3) and 0.0 <= out.min() and out.max() <= 1.0
+    assert out.shape == (240, 200, 3) and 0.0 <= out.min() and out.max() <= 1.0
     np.testing.assert_allclose(out, np.clip(np.asarray(srr(lr[None]))[0], 0, 1), atol=1e-4)
     assert len(fractions) > 1 and fractions[-1] == 1.0
 

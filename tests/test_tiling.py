@@ -5,7 +5,7 @@ import pytest
 
 from srviewer.core.cancel import CancelToken
 from srviewer.core.oom import run_with_oom_retry
-from srviewer.core.tiling import plan_tiles, run_tiled, tile_for_budget
+from srviewer.core.tiling import plan_tiles, plan_tiles_within, run_tiled, tile_for_budget
 from srviewer.errors import Cancelled, OutOfMemoryError
 
 
@@ -19,6 +19,45 @@ def test_plan_tiles_cover_the_image_once(h, w, tile, overlap):
         assert t.y0 - t.py0 == min(overlap, t.y0) and t.py1 - t.y1 == min(overlap, h - t.y1)
         cover[t.y0:t.y1, t.x0:t.x1] += 1
     assert np.all(cover == 1)
+
+
+def _work(tiles):
+    return sum((t.py1 - t.py0) * (t.px1 - t.px0) for t in tiles)
+
+
+def test_budget_planner_prefers_strips_to_squares_when_they_cost_less():
+    square = plan_tiles(339, 510, tile_for_budget(320 * 320, 16), 16)       # 2x2 of 288-px cores
+    tiles = plan_tiles_within(339, 510, 320 * 320, 16)
+    assert len(square) == 4 and len(tiles) == 2
+    assert all(t.y0 == 0 and t.y1 == 339 for t in tiles)                      # full-height columns
+    assert all((t.py1 - t.py0) * (t.px1 - t.px0) <= 320 * 320 for t in tiles)
+    assert _work(tiles) / (339 * 510) < 1.07 < 1.15 < _work(square) / (339 * 510)
+
+
+def test_budget_planner_uses_one_tile_when_the_image_fits():
+    tiles = plan_tiles_within(100, 90, 100 * 90, 16)
+    assert len(tiles) == 1 and (tiles[0].py0, tiles[0].py1, tiles[0].px0, tiles[0].px1) == (0, 100, 0, 90)
+
+
+@pytest.mark.parametrize("h,w,budget,overlap", [(50, 37, 30 * 30, 4), (1200, 900, 320 * 320, 16),
+                                                (7, 300, 40 * 40, 16), (33, 64, 5, 6)])
+def test_budget_planner_covers_once_within_budget_and_never_costs_more_than_squares(h, w, budget, overlap):
+    tiles = plan_tiles_within(h, w, budget, overlap)
+    cover = np.zeros((h, w), int)
+    for t in tiles:
+        assert 0 <= t.py0 <= t.y0 < t.y1 <= t.py1 <= h and 0 <= t.px0 <= t.x0 < t.x1 <= t.px1 <= w
+        cover[t.y0:t.y1, t.x0:t.x1] += 1
+    assert np.all(cover == 1)
+    side = tile_for_budget(budget, overlap)
+    if (side + 2 * overlap) ** 2 <= budget:          # a square grid fits the budget: the planner's is no worse
+        assert all((t.py1 - t.py0) * (t.px1 - t.px0) <= budget for t in tiles)
+        assert _work(tiles) <= _work(plan_tiles(h, w, side, overlap))
+
+
+def test_run_tiled_within_a_budget_equals_the_untiled_result(rng):
+    x = rng.random((37, 53, 3)).astype(np.float32)
+    out = run_tiled(_nearest_x2_plus_local, x, scale=2, overlap=4, max_pixels=20 * 24)
+    np.testing.assert_allclose(out, _nearest_x2_plus_local(x), atol=1e-5)
 
 
 def test_tile_for_budget_respects_the_budget():

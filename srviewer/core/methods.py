@@ -88,7 +88,8 @@ class ModelMethod(Method):
     """A Keras model from a file, loaded on first use (TensorFlow is imported then).
 
     `value_range` is the range the model works in ("0..1", "-1..1" or "0..255"): inputs are mapped
-    to it and outputs back. `tile` (LR pixels a side) overrides the memory-budget tile size;
+    to it and outputs back. `tile` (LR pixels a side: tiles of up to (tile + 2*OVERLAP)^2 LR pixels,
+    context included, in whatever grid costs least) overrides the memory-budget tile size;
     `jit_compile` None means $SRVIEWER_XLA (default on). The input kind "bicubic" feeds the
     model the bicubic-upscaled image (same kernel as the bicubic method).
     """
@@ -163,9 +164,9 @@ class ModelMethod(Method):
         def fn(tile_in):
             return self._predict(tile_in[None])[0]
 
-        def attempt(tile):
-            return run_tiled(fn, x, scale=loaded.scale // factor, tile=tile * factor, overlap=OVERLAP * factor,
-                             progress=progress, cancel=cancel)
+        def attempt(tile):   # tiles of up to (tile + 2 * OVERLAP)^2 LR pixels, in the cheapest grid
+            return run_tiled(fn, x, scale=loaded.scale // factor, overlap=OVERLAP * factor, progress=progress,
+                             cancel=cancel, max_pixels=((tile + 2 * OVERLAP) * factor) ** 2)
 
         out = run_with_oom_retry(attempt, tile_sizes(self.tile), what=self.label)
         if (lo, hi) != (0.0, 1.0):

@@ -1,0 +1,177 @@
+"""An exact, faster forward pass for srviewer's sr_resnet models (SRResNet and the SRGAN generator).
+
+`fast_call(model)` reads the weights of a model built by `models.sr_resnet` (found by its layer
+names) and returns a function computing the same output with three rewrites, each exact up to
+float rounding:
+
+1. BatchNormalization (inference statistics) folded into the convolution before it:
+   k' = k * g / sqrt(var + eps), b' = (b - mean) * g / sqrt(var + eps) + beta.
+2. Residual scaling (`res_scale`) folded into the block's second convolution.
+3. The tail, pixel-shuffle(2) -> PReLU -> Conv2D(3, 9x9) at full output resolution, done before
+   the shuffle: the PReLU with its slopes repeated per sub-pixel, then the polyphase kernel
+   (`polyphase_kernel`: 5x5, 4C -> 12 channels) at half resolution and one shuffle of 12
+   channels into 3. A 9x9 conv with 3 outputs runs at a quarter of the machine's convolution
+   throughput on CPU (28 against 110 GFLOP/s measured); it took a third of a 510x339 LR's time.
+
+Zero 'same' padding maps onto zero 'same' padding, so borders agree too. Before it is handed
+out, the function is checked against the model on a small random input; any mismatch (a model
+that only looks like an sr_resnet) means None, and the caller runs the model as it is.
+
+Channel order follows depth_to_space (DCR): channel (a*s + b)*C + c of the low-resolution
+tensor is channel c of output pixel (s*i + a, s*j + b).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def polyphase_kernel(kernel: np.ndarray, bias: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 'same' conv at full resolution as a 'same' conv on the space_to_depth(s) tensor.
+
+    kernel: (k, k, C, O) with odd k; bias: (O,). Returns (kernel2, bias2) of shapes
+    (k2, k2, s*s*C, s*s*O) and (s*s*O,), k2 odd, such that
+    depth_to_space(conv_same(space_to_depth(x, s), kernel2) + bias2, s) == conv_same(x, kernel) + bias.
+    """
+    k, k_w, c_in, c_out = kernel.shape
+    if k != k_w or k % 2 == 0:
+        raise ValueError(f"polyphase_kernel wants a square odd kernel, got {kernel.shape[:2]}")
+    r = k // 2
+    reach = max(-((-r) // s), (s - 1 + r) // s)        # low-resolution taps either side
+    out = np.zeros((2 * reach + 1, 2 * reach + 1, s * s * c_in, s * s * c_out), dtype=kernel.dtype)
+    for a in range(s):               # output sub-pixel row
+        for u in range(k):           # kernel row: reads input row s*i + a + u - r
+            p, ca = divmod(a + u - r, s)
+            for b in range(s):
+                for v in range(k):
+                    q, cb = divmod(b + v - r, s)
+                    src, dst = (ca * s + cb) * c_in, (a * s + b) * c_out
+                    out[p + reach, q + reach, src:src + c_in, dst:dst + c_out] = kernel[u, v]
+    return out, np.tile(np.asarray(bias), s * s)
+
+
+def _conv(layer) -> tuple[np.ndarray, np.ndarray]:
+    from keras import layers
+
+    if not (isinstance(layer, layers.Conv2D) and layer.padding == "same" and tuple(layer.strides) == (1, 1)
+            and tuple(layer.dilation_rate) == (1, 1) and layer.kernel_size[0] == layer.kernel_size[1]
+            and layer.kernel_size[0] % 2 == 1 and layer.activation.__name__ == "linear" and layer.groups == 1):
+        raise LookupError(layer.name)
+    kernel = np.asarray(layer.kernel, np.float32)
+    bias = np.asarray(layer.bias, np.float32) if layer.use_bias else np.zeros(kernel.shape[-1], np.float32)
+    return kernel, bias
+
+
+def _fold_bn(conv: tuple[np.ndarray, np.ndarray], bn) -> tuple[np.ndarray, np.ndarray]:
+    kernel, bias = conv
+    mean, var = np.asarray(bn.moving_mean, np.float64), np.asarray(bn.moving_variance, np.float64)
+    gamma = np.asarray(bn.gamma, np.float64) if bn.scale else np.ones_like(mean)
+    beta = np.asarray(bn.beta, np.float64) if bn.center else np.zeros_like(mean)
+    factor = gamma / np.sqrt(var + bn.epsilon)
+    return (kernel * factor).astype(np.float32), ((bias - mean) * factor + beta).astype(np.float32)
+
+
+def _alpha(layer) -> np.ndarray:
+    from keras import layers
+
+    if not isinstance(layer, layers.PReLU) or tuple(layer.shared_axes or ()) != (1, 2):
+        raise LookupError(layer.name)
+    return np.asarray(layer.alpha, np.float32).reshape(-1)
+
+
+def _read(model) -> dict:
+    """The sr_resnet's weights, folded, by part; LookupError if a part is missing or unlike the factory's."""
+    from keras import layers
+
+    from srviewer.core.layers import BicubicUpsample, PixelShuffle
+
+    names = {layer.name: layer for layer in model.layers}
+    get = names.__getitem__            # KeyError (a LookupError) when a layer is missing
+
+    def conv_bn(conv_name: str, bn_name: str, scale_name: str | None = None):
+        weights = _conv(get(conv_name))
+        if bn_name in names:
+            weights = _fold_bn(weights, get(bn_name))
+        if scale_name in names:
+            rescale = get(scale_name)
+            if not isinstance(rescale, layers.Rescaling) or float(rescale.offset) != 0.0:
+                raise LookupError(scale_name)
+            weights = (weights[0] * float(rescale.scale), weights[1] * float(rescale.scale))
+        return weights
+
+    blocks = []
+    while f"res{len(blocks)}_conv1" in names:
+        b = len(blocks)
+        blocks.append((conv_bn(f"res{b}_conv1", f"res{b}_bn1"), _alpha(get(f"res{b}_prelu")),
+                       conv_bn(f"res{b}_conv2", f"res{b}_bn2", f"res{b}_scale")))
+    ups = []
+    while f"up{len(ups)}_conv" in names:
+        u = len(ups)
+        if not (isinstance(get(f"up{u}_shuffle"), PixelShuffle) and get(f"up{u}_shuffle").scale == 2):
+            raise LookupError(f"up{u}_shuffle")
+        ups.append((_conv(get(f"up{u}_conv")), _alpha(get(f"up{u}_prelu"))))
+    bicubic = names.get("bicubic")
+    if bicubic is not None and not isinstance(bicubic, BicubicUpsample):
+        raise LookupError("bicubic")
+    return {"head": _conv(get("head_conv")), "head_alpha": _alpha(get("head_prelu")), "blocks": blocks,
+            "body": conv_bn("body_conv", "body_bn"), "ups": ups, "tail": _conv(get("tail_conv")), "bicubic": bicubic}
+
+
+def fast_call(model) -> Callable | None:
+    """x -> model(x) for NHWC float32 x, by the rewrites above; None when `model` is not an sr_resnet.
+
+    The weights are read when this is called: call it after loading them.
+    """
+    try:
+        parts = _read(model)
+    except LookupError:
+        return None
+    from srviewer.core import tf_runtime
+
+    tf = tf_runtime.tf()
+    const = tf.constant
+
+    def conv(x, weights):
+        return tf.nn.bias_add(tf.nn.conv2d(x, weights[0], 1, "SAME"), weights[1])
+
+    def prelu(x, alpha):
+        return tf.maximum(x, 0.0) + alpha * tf.minimum(x, 0.0)
+
+    head = tuple(map(const, parts["head"]))
+    head_alpha = const(parts["head_alpha"])
+    blocks = [(tuple(map(const, c1)), const(a), tuple(map(const, c2))) for c1, a, c2 in parts["blocks"]]
+    body = tuple(map(const, parts["body"]))
+    ups = [(tuple(map(const, c)), const(a)) for c, a in parts["ups"]]
+    if ups:   # the last stage's PReLU before its shuffle, the tail at half resolution
+        last_alpha = const(np.tile(parts["ups"][-1][1], 4))
+        tail = tuple(map(const, polyphase_kernel(*parts["tail"], 2)))
+    else:
+        tail = tuple(map(const, parts["tail"]))
+    bicubic = parts["bicubic"]
+
+    def call(x, training=False):
+        h = skip = prelu(conv(x, head), head_alpha)
+        for c1, alpha, c2 in blocks:
+            h = h + conv(prelu(conv(h, c1), alpha), c2)
+        h = conv(h, body) + skip
+        for c, alpha in ups[:-1]:
+            h = prelu(tf.nn.depth_to_space(conv(h, c), 2), alpha)
+        if ups:
+            y = tf.nn.depth_to_space(conv(prelu(conv(h, ups[-1][0]), last_alpha), tail), 2)
+        else:
+            y = conv(h, tail)
+        return y + bicubic(x) if bicubic is not None else y
+
+    probe = np.random.default_rng(0).random((1, 12, 10, 3), dtype=np.float32)
+    want = np.asarray(model(probe, training=False))
+    got = np.asarray(call(probe))
+    if got.shape != want.shape or not np.allclose(got, want, atol=1e-4 * max(1.0, float(np.abs(want).max()))):
+        log.warning("%s looks like an sr_resnet but the fast path disagrees with it; running the model as it is",
+                    model.name)
+        return None
+    return call
