@@ -4,4 +4,5 @@ import sys
 
 from srviewer.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":     # a spawned model process imports this module too: it must not run main()
+    sys.exit(main())

@@ -14,7 +14,6 @@ quantised to the image's bit depth before scoring (as published figures are), an
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -124,12 +123,11 @@ class _LinkedToken:
 
 
 def _device(method) -> str:
-    if type(method).__name__ == "BicubicMethod" or "tensorflow" not in sys.modules:
+    describe = getattr(method, "device_description", None)
+    if describe is None:
         return "CPU (NumPy)"
     try:
-        from srviewer.core.tf_runtime import device_description
-
-        return device_description()
+        return describe()
     except Exception:  # noqa: BLE001 - an informative label only
         return ""
 

@@ -91,18 +91,21 @@ class ModelMethod(Method):
     to it and outputs back. `tile` (LR pixels a side: tiles of up to (tile + 2*OVERLAP)^2 LR pixels,
     context included, in whatever grid costs least) overrides the memory-budget tile size;
     `jit_compile` None means $SRVIEWER_XLA (default on). The input kind "bicubic" feeds the
-    model the bicubic-upscaled image (same kernel as the bicubic method).
+    model the bicubic-upscaled image (same kernel as the bicubic method). With a `process`
+    (model_process.ModelProcess) the model is loaded and run in that child Python: this process
+    never imports TensorFlow (the window's choice).
     """
 
     def __init__(self, name: str, path: Path, label: str | None = None, kernel: str = "matlab",
                  trust_code: bool = False, missing_hint: str = "", value_range: str = "0..1",
-                 tile: int | None = None, jit_compile: bool | None = None):
+                 tile: int | None = None, jit_compile: bool | None = None, process=None):
         if value_range not in VALUE_RANGES:
             raise ValueError(f"value range must be one of {', '.join(VALUE_RANGES)}, not {value_range!r}")
         self.name, self.path, self.kernel, self.trust_code = name, Path(path), kernel, trust_code
         self.label = label or name
         self.missing_hint = missing_hint
         self.value_range, self.tile, self.jit_compile = value_range, tile, jit_compile
+        self.process = process
         self._loaded = None
         self._predict = None
         self._lock = threading.Lock()
@@ -129,12 +132,30 @@ class ModelMethod(Method):
                 continue
         return str(path)
 
+    def spec(self) -> dict:
+        """The settings that name this model, as sent to a model process."""
+        return {"name": self.name, "path": str(self.path), "label": self.label, "kernel": self.kernel,
+                "trust_code": self.trust_code, "value_range": self.value_range, "tile": self.tile,
+                "jit_compile": self.jit_compile}
+
+    def device_description(self) -> str:
+        """Where this model runs: 'GPU: ...' or 'CPU: N threads' (TensorFlow's view, in the model process if any)."""
+        if self.process is not None:
+            return self.process.device()
+        from srviewer.core.tf_runtime import device_description
+
+        return device_description()
+
     def load(self):
         with self._lock:
             if self._loaded is None:
                 ok, reason = self.availability()
                 if not ok:
                     raise MethodUnavailable(f"{self.name}: {reason}")
+                if self.process is not None:   # a RemoteLoaded: scale, input kind, label
+                    self._loaded = self.process.request("load", self.spec())
+                    self.scale = self._loaded.scale
+                    return self._loaded
                 from srviewer.core import tf_runtime
                 from srviewer.core.model_files import load_model_file
 
@@ -153,6 +174,8 @@ class ModelMethod(Method):
         x = np.asarray(rgb_float, np.float32)
         if x.ndim != 3 or x.shape[2] != 3:
             raise ValueError(f"{self.name} wants an HxWx3 RGB image, got shape {x.shape}")
+        if self.process is not None:
+            return self.process.request("upscale", self.spec(), x, progress=progress, cancel=cancel)
         factor = 1
         if loaded.input_kind == "bicubic":
             x = upscale_bicubic(x, loaded.scale, self.kernel)
@@ -179,8 +202,11 @@ def _use_xla() -> bool:
 
 
 class MethodRegistry:
-    def __init__(self):
+    """Methods by name. With a `process`, learned models added from files run in that model process."""
+
+    def __init__(self, process=None):
         self._methods: dict[str, Method] = {}
+        self.process = process
 
     def register(self, method: Method) -> Method:
         if method.name in self._methods:
@@ -211,7 +237,8 @@ class MethodRegistry:
         unique, i = base, 2
         while unique in self._methods:
             unique, i = f"{base}_{i}", i + 1
-        method = ModelMethod(unique, path, label=None, trust_code=trust_code, value_range=value_range, kernel=kernel)
+        method = ModelMethod(unique, path, label=None, trust_code=trust_code, value_range=value_range, kernel=kernel,
+                             process=self.process)
         loaded = method.load()
         if name is None and loaded.label and loaded.label != path.stem:
             method.label = loaded.label
@@ -220,14 +247,17 @@ class MethodRegistry:
         return self.register(method)
 
 
-def default_registry(weights_dir=None, kernel: str = "matlab") -> MethodRegistry:
-    """bicubic plus the shipped learned methods (unavailable where their weights are missing)."""
+def default_registry(weights_dir=None, kernel: str = "matlab", process=None) -> MethodRegistry:
+    """bicubic plus the shipped learned methods (unavailable where their weights are missing).
+
+    `process`: a model_process.ModelProcess to run the learned methods in (None: in this process).
+    """
     folder = Path(weights_dir) if weights_dir else weights_dir_default()
-    registry = MethodRegistry()
+    registry = MethodRegistry(process=process)
     registry.register(BicubicMethod(kernel))
     for name, (label, train_command) in SHIPPED.items():
         registry.register(ModelMethod(name, folder / f"{name}.weights.h5", label=label, kernel=kernel,
-                                      missing_hint=train_command))
+                                      missing_hint=train_command, process=process))
     return registry
 
 

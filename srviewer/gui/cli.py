@@ -35,9 +35,11 @@ def run(args) -> int:
 
     from srviewer.core.images import sample_image
     from srviewer.core.methods import default_registry
+    from srviewer.core.model_process import ModelProcess
     from srviewer.gui.main_window import MainWindow
 
-    window = MainWindow(default_registry(weights_dir=args.weights_dir), show_dialogs=args.screenshot is None)
+    registry = default_registry(weights_dir=args.weights_dir, process=ModelProcess())   # TensorFlow stays out of the window
+    window = MainWindow(registry, show_dialogs=args.screenshot is None)
     controls = window.compare.controls
     if args.mode:
         controls.select(controls.mode, args.mode)

@@ -7,7 +7,6 @@ on the `CompareRunner` and shows their events as they arrive. Scores and maps co
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -167,7 +166,7 @@ class CompareTab(QWidget):
         self._refresh_overlays()
         self._update_crop()
         self._update_inspector()
-        self._update_device()
+        self._update_device(result.device)
 
     def _on_method_failed(self, name: str, message: str) -> None:
         self.failed[name] = message
@@ -188,11 +187,9 @@ class CompareTab(QWidget):
     def _on_run_failed(self, message: str) -> None:
         self.message.emit("error", message)
 
-    def _update_device(self) -> None:
-        if "tensorflow" in sys.modules:
-            from srviewer.core.tf_runtime import device_description
-
-            self.controls.device.setText(f"Device: {device_description()}")
+    def _update_device(self, device: str) -> None:
+        if device and device != "CPU (NumPy)":          # a learned method's device: GPU name or CPU threads
+            self.controls.device.setText(f"Device: {device}")
 
     # -- overlays, crops, inspection ----------------------------------------------------------
     def convention(self) -> str:

@@ -27,10 +27,11 @@ class MainWindow(QMainWindow):
     def __init__(self, registry=None, settings: WindowSettings | None = None, show_dialogs: bool = True):
         super().__init__()
         from srviewer.core.methods import default_registry
+        from srviewer.core.model_process import ModelProcess
 
         self.settings = settings or WindowSettings()
         self.show_dialogs = show_dialogs
-        self.registry = registry if registry is not None else default_registry()
+        self.registry = registry if registry is not None else default_registry(process=ModelProcess())
         self.setWindowTitle("srviewer: compare x4 super-resolution")
         self.setAcceptDrops(True)
         self.tabs = QTabWidget()
@@ -228,4 +229,6 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.compare.runner.wait_all(5000)
+        if getattr(self.registry, "process", None) is not None:
+            self.registry.process.close()
         event.accept()

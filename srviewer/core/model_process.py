@@ -1,0 +1,177 @@
+"""Learned models run in a child Python, so the calling process never imports TensorFlow.
+
+Why: importing TensorFlow holds Python's global lock for about 0.9 s (ml_dtypes' module init
+alone takes 0.7 s) and inference code holds it in short bursts; in the window's process that
+froze the event loop. In a child, the window only waits on a pipe. A child killed by the
+system (out of memory) costs one method's result and a message, never the window.
+
+`ModelProcess` starts the child (multiprocessing, spawn) on first use and keeps it: models stay
+loaded and compiled between runs. One request runs at a time. Messages, parent -> child:
+("load" | "upscale" | "device", spec, payload); child -> parent: ("progress", fraction),
+("result", value) or ("error", exception). A `spec` is the dict of ModelMethod settings that
+names a model (path, kernel, trust_code, value_range, tile, jit_compile, name, label); images
+cross as float32 numpy arrays (HxWx3, [0, 1]).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import pickle
+import threading
+from dataclasses import dataclass
+
+from srviewer.errors import Cancelled, SrviewerError
+
+POLL_S = 0.05
+
+
+class ModelProcessDied(SrviewerError):
+    """The child ended in the middle of a request (killed, most likely for memory)."""
+
+
+@dataclass(frozen=True)
+class RemoteLoaded:
+    """What the parent knows of a model loaded in the child."""
+    scale: int
+    input_kind: str
+    label: str
+
+
+class _EventToken:
+    """A CancelToken over a multiprocessing Event, for the child's side."""
+
+    def __init__(self, event) -> None:
+        self._event = event
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - TensorFlow's errors do not all pickle
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _serve(conn, cancel_event) -> None:
+    """The child's loop: one ModelMethod per spec, kept for the child's life."""
+    from srviewer.core.methods import ModelMethod
+
+    methods: dict[tuple, ModelMethod] = {}
+
+    def method_for(spec: dict) -> ModelMethod:
+        key = tuple(sorted((k, v) for k, v in spec.items() if k != "tile"))
+        if key not in methods:
+            methods[key] = ModelMethod(spec["name"], spec["path"], label=spec.get("label"), kernel=spec["kernel"],
+                                       trust_code=spec["trust_code"], value_range=spec["value_range"],
+                                       jit_compile=spec.get("jit_compile"))
+        method = methods[key]
+        method.tile = spec.get("tile")
+        return method
+
+    while True:
+        try:
+            op, spec, payload = conn.recv()
+        except (EOFError, OSError):
+            return                      # the parent has gone
+        try:
+            if op == "load":
+                loaded = method_for(spec).load()
+                value = RemoteLoaded(loaded.scale, loaded.input_kind, loaded.label)
+            elif op == "upscale":
+                value = method_for(spec).upscale(payload, progress=lambda f: conn.send(("progress", float(f))),
+                                                 cancel=_EventToken(cancel_event))
+            elif op == "device":
+                from srviewer.core.tf_runtime import device_description
+
+                value = device_description()
+            else:
+                raise ValueError(f"unknown request {op!r}")
+            conn.send(("result", value))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+            conn.send(("error", _picklable(exc)))
+
+
+class ModelProcess:
+    """The parent's handle on the child. Thread-safe; requests are served one at a time."""
+
+    def __init__(self) -> None:
+        self._ctx = mp.get_context("spawn")     # never fork a process that runs Qt or TensorFlow threads
+        self._lock = threading.Lock()
+        self._proc = None
+        self._conn = None
+        self._cancel = self._ctx.Event()
+        self._device: str | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
+
+    def _ensure_started(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            return
+        parent, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(target=_serve, args=(child, self._cancel), name="srviewer-models", daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+
+    def request(self, op: str, spec: dict | None = None, payload=None, progress=None, cancel=None):
+        """Send one request and wait for its answer; re-raises the child's exception here."""
+        with self._lock:
+            self._ensure_started()
+            self._cancel.clear()
+            self._conn.send((op, spec, payload))
+            while True:
+                if cancel is not None and cancel.cancelled:
+                    self._cancel.set()           # the child stops at its next tile
+                try:
+                    ready = self._conn.poll(POLL_S)
+                    message = self._conn.recv() if ready else None
+                except (EOFError, OSError):
+                    message = None
+                    ready = True
+                if message is None:
+                    if ready or not self._proc.is_alive():
+                        raise self._died()
+                    continue
+                kind, value = message
+                if kind == "progress":
+                    if progress is not None:
+                        progress(value)
+                elif kind == "result":
+                    return value
+                else:
+                    raise value
+
+    def _died(self) -> ModelProcessDied:
+        self._proc.join(5)
+        code = self._proc.exitcode
+        self._proc, self._conn = None, None
+        how = "was killed (most likely for lack of memory)" if code is not None and code < 0 else f"exited ({code})"
+        return ModelProcessDied(f"the model process {how}; it starts again on the next run: "
+                                "try a smaller image or tile")
+
+    def device(self) -> str:
+        """The child's device, 'GPU: ...' or 'CPU: N threads' (imports TensorFlow there once)."""
+        if self._device is None:
+            self._device = self.request("device")
+        return self._device
+
+    def close(self) -> None:
+        with self._lock:
+            if self._proc is not None:
+                if self._conn is not None:
+                    self._conn.close()
+                self._proc.join(2)
+                if self._proc.is_alive():
+                    self._proc.terminate()
+                    self._proc.join(2)
+            self._proc, self._conn = None, None
