@@ -82,3 +82,11 @@ def test_bad_folders_and_mismatched_lr_sizes_are_user_errors(registry, folder, t
     write_image(lr_dir / "img_002x4.png", np.zeros((5, 5, 3), np.uint8))
     with pytest.raises(SrviewerError, match="img_002"):
         bench(hr_dir, ["bicubic"], registry, lr_dir=lr_dir)
+
+
+@pytest.mark.parametrize("side", [3, 8])
+def test_an_image_too_small_to_score_is_named_in_a_user_error(registry, tmp_path, side):
+    write_image(tmp_path / "big.png", np.full((32, 32, 3), 128, np.uint8))
+    write_image(tmp_path / "tiny.png", np.full((side, 40, 3), 128, np.uint8))
+    with pytest.raises(SrviewerError, match=f"tiny.png \\(40x{side}\\) is too small"):
+        bench(tmp_path, ["bicubic"], registry)

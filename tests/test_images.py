@@ -83,6 +83,35 @@ def test_every_exif_orientation_is_applied(tmp_path, orientation):
     assert np.array_equal(loaded.rgb, reference)
 
 
+def _png_with_exif(png: bytes, orientation: int) -> bytes:
+    """The PNG with an eXIf chunk (EXIF orientation) inserted before its first IDAT."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = exif.tobytes()[6:]                     # the TIFF structure, without "Exif\0\0"
+    chunk = struct.pack(">I", len(data)) + b"eXIf" + data + struct.pack(">I", zlib.crc32(b"eXIf" + data))
+    at = png.index(b"IDAT") - 4
+    return png[:at] + chunk + png[at:]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_16_bit_png_with_exif_orientation_keeps_16_bits_and_is_turned(tmp_path, orientation):
+    import cv2
+
+    rgb16 = np.random.default_rng(orientation).integers(0, 65536, (6, 9, 3), dtype=np.uint16)
+    ok, png = cv2.imencode(".png", rgb16[..., ::-1])
+    (tmp_path / "w.png").write_bytes(_png_with_exif(png.tobytes(), orientation))
+    ok, png8 = cv2.imencode(".png", (rgb16 >> 8).astype(np.uint8)[..., ::-1])
+    (tmp_path / "n.png").write_bytes(_png_with_exif(png8.tobytes(), orientation))
+    from PIL import ImageOps
+
+    upright8 = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "n.png")))   # Pillow's turn, 8-bit proxy
+    loaded = images.read_image(tmp_path / "w.png")
+    assert loaded.bit_depth == 16 and loaded.rgb.dtype == np.uint16
+    assert np.array_equal(loaded.rgb >> 8, upright8)
+    assert np.array_equal(np.sort(loaded.rgb, axis=None), np.sort(rgb16, axis=None))   # low bytes kept too
+    assert (orientation == 1) != any(f"EXIF orientation {orientation} applied" in n for n in loaded.notes)
+
+
 def test_animation_reads_its_first_frame(tmp_path):
     frames = [Image.new("RGB", (8, 8), (60 * i, 0, 0)) for i in range(3)]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
@@ -166,3 +195,31 @@ def test_float_and_integer_conversions():
 def test_sample_image_is_the_notebook_cat():
     cat = images.sample_image()
     assert cat.rgb.shape == (300, 451, 3) and cat.rgb.dtype == np.uint8
+
+
+def test_readers_with_different_limits_in_threads_do_not_see_each_others_limit(tmp_path):
+    import threading
+
+    images.write_image(tmp_path / "a.png", np.zeros((60, 60, 3), np.uint8))
+    failures, small_refused, pillow_default = [], [], Image.MAX_IMAGE_PIXELS
+
+    def read_big_limit():
+        for _ in range(150):
+            try:
+                images.read_image(tmp_path / "a.png")
+            except ImageReadError as exc:   # a 3600-pixel image under a 100M limit: never
+                failures.append(str(exc))
+
+    def read_small_limit():
+        for _ in range(150):
+            with pytest.raises(ImageReadError, match="limit"):
+                images.read_image(tmp_path / "a.png", max_pixels=100)
+            small_refused.append(True)
+
+    threads = [threading.Thread(target=read_big_limit), threading.Thread(target=read_small_limit)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [] and len(small_refused) == 150
+    assert Image.MAX_IMAGE_PIXELS == pillow_default

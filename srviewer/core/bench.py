@@ -61,6 +61,8 @@ def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matl
     for i, path in enumerate(paths):
         img = read_image(path)
         hr = mod_crop(to_uint8(img.rgb), scale)
+        if min(hr.shape[:2]) <= 2 * scale:   # scores shave `scale` pixels from each border
+            raise SrviewerError(f"{path.name} ({img.width}x{img.height}) is too small to score at x{scale}")
         if lr_paths is not None:
             lr = to_uint8(read_image(lr_paths[i]).rgb)
             if lr.shape[0] * scale != hr.shape[0] or lr.shape[1] * scale != hr.shape[1]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from srviewer.errors import ImageReadError, ImageWriteError
 
 MAX_PIXELS = 100_000_000
 """Largest image (width x height) read, checked from the header before any pixel is decoded."""
+
+_pillow_limit = threading.Lock()   # held while Image.MAX_IMAGE_PIXELS is set to a reader's limit
 
 _WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",
                   ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
@@ -133,9 +136,13 @@ def _open_checked(path: Path, max_pixels: int) -> Image.Image:
     if size == 0:
         raise ImageReadError(f"{path}: the file is empty")
     try:
-        with warnings.catch_warnings():
+        with _pillow_limit, warnings.catch_warnings():   # Pillow's limit is a global: one reader sets it at a time
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            old_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
+            try:
+                image = Image.open(path)     # reads the header only; the bomb check happens here
+            finally:
+                Image.MAX_IMAGE_PIXELS = old_limit
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageReadError(f"{path}: image is larger than the limit of {max_pixels:,} pixels") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad data
@@ -224,11 +231,29 @@ def _decode_with_pillow(image: Image.Image, path: Path, notes: list[str]) -> np.
         except Exception as exc:  # noqa: BLE001 - truncated and damaged data
             raise ImageReadError(f"{path}: the image data is damaged or truncated ({_short(exc)})") from None
         fmt = image.format
-    if fmt in ("PNG", "TIFF") and arr.dtype == np.uint8 and arr.ndim == 3 and not notes:
+        orientation = image.getexif().get(0x0112, 1)
+    only_orientation = all(n.startswith("EXIF orientation") for n in notes)
+    if fmt in ("PNG", "TIFF") and arr.dtype == np.uint8 and arr.ndim == 3 and only_orientation:
         wide = _decode_16bit_rgb(path)
-        if wide is not None and wide.shape[:2] == arr.shape[:2]:
-            arr = wide
+        if wide is not None:
+            wide = _orient(wide, orientation)     # OpenCV's IMREAD_UNCHANGED ignores EXIF orientation
+            if wide.shape == arr.shape:
+                arr = wide
     return arr
+
+
+def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """What Pillow's exif_transpose does for EXIF orientation 1-8, on an HxW(xC) array."""
+    turn = {
+        2: lambda a: a[:, ::-1],                        # mirrored left-right
+        3: lambda a: a[::-1, ::-1],                     # 180 degrees
+        4: lambda a: a[::-1],                           # mirrored top-bottom
+        5: lambda a: a.swapaxes(0, 1),                  # transpose
+        6: lambda a: np.rot90(a, -1),                   # 90 degrees clockwise
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),      # transverse
+        8: lambda a: np.rot90(a, 1),                    # 90 degrees counter-clockwise
+    }.get(orientation)
+    return np.ascontiguousarray(turn(arr)) if turn else arr
 
 
 def _tiff_size(data: bytes) -> tuple[int, int] | None:
@@ -281,20 +306,15 @@ def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> LoadedI
     """Read an image file; raises ImageReadError with one clear line for anything unreadable."""
     path = Path(path)
     notes: list[str] = []
-    old_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        try:
-            image = _open_checked(path, max_pixels)
-        except ImageReadError:
-            arr = _decode_float_colour_tiff(path, max_pixels, notes)  # Pillow cannot open these
-            if arr is None:
-                raise
-        else:
-            arr = _decode_with_pillow(image, path, notes)
-        loaded = from_array(arr, notes)
-    finally:
-        Image.MAX_IMAGE_PIXELS = old_limit
+        image = _open_checked(path, max_pixels)
+    except ImageReadError:
+        arr = _decode_float_colour_tiff(path, max_pixels, notes)  # Pillow cannot open these
+        if arr is None:
+            raise
+    else:
+        arr = _decode_with_pillow(image, path, notes)
+    loaded = from_array(arr, notes)
     loaded.path = path
     return loaded
 
