@@ -6,10 +6,11 @@ Each case runs in its own child process (its peak RSS is its own: ru_maxrss of t
 Models have random weights (srviewer.core.models.sr_resnet, the paper's 16 blocks), so no
 trained file is needed.
 
-- conv:     float32 3x3 convolution throughput (1x256x256x64 -> 64, XLA), the machine's limit:
-            the best of 60 runs (the median is reported beside it)
+- conv:     float32 3x3 convolution throughput (1x256x256x64 -> 64), the machine's limit: the
+            best of 60 runs of the faster engine, XLA or TensorFlow's own kernels (oneDNN where
+            TensorFlow turns it on); both engines' figures and the median are reported beside it
 - upscale:  SRGAN generator x4 on a 510x339 and a 128x128 LR: srviewer's path (ModelMethod.upscale:
-            tiled, one compiled function) and the notebook's way (`model.predict` on the whole
+            tiled, one compiled function, XLA where faster) and the notebook's way (`model.predict` on the whole
             image), median seconds after a warm-up, output MP/s, peak RSS; the floor is the
             model's FLOPs divided by the conv throughput
 - large:    a 4000x3000 LR through ModelMethod (tiled): seconds, peak RSS
@@ -95,28 +96,36 @@ def conv_flops(model, h: int, w: int) -> float:
 
 
 # -- cases (each runs in a child process and returns a dict) ---------------------------------
-def _conv_probe():
-    """A function returning one measurement of the float32 3x3 conv rate (1x256x256x64 -> 64, XLA), GFLOP/s."""
+def _conv_probe(engines=(True, False)):
+    """A function returning one measurement of the float32 3x3 conv rate (1x256x256x64 -> 64), GFLOP/s:
+    the faster of XLA and TensorFlow's own kernels (oneDNN where it is on), whichever wins here."""
     import tensorflow as tf
 
     x = tf.random.uniform((1, 256, 256, 64))
     k = tf.random.uniform((3, 3, 64, 64))
-    fn = tf.function(lambda a: tf.nn.conv2d(a, k, 1, "SAME"), jit_compile=True)
-    fn(x).numpy()
+    fns = [tf.function(lambda a: tf.nn.conv2d(a, k, 1, "SAME"), jit_compile=jit) for jit in engines]
+    for fn in fns:
+        fn(x).numpy()
     flops = 2.0 * 256 * 256 * 9 * 64 * 64
 
-    def rate() -> float:
+    def once(fn) -> float:
         t0 = time.perf_counter()
         fn(x).numpy()
         return flops / (time.perf_counter() - t0) / 1e9
+
+    def rate() -> float:
+        return max(once(fn) for fn in fns)
     return rate
 
 
 def case_conv(quick: bool) -> dict:
-    rate = _conv_probe()
-    rates = [rate() for _ in range(20 if quick else 60)]
+    n = 20 if quick else 60
+    rates = {"xla": _conv_probe((True,)), "plain": _conv_probe((False,))}
+    seen = {name: [rate() for _ in range(n)] for name, rate in rates.items()}
+    best = max(seen, key=lambda name: max(seen[name]))
     # the machine's limit is the best rate seen: a 40 ms op's median moves with the host's noise
-    return {"gflops": max(rates), "median_gflops": statistics.median(rates)}
+    return {"gflops": max(seen[best]), "median_gflops": statistics.median(seen[best]), "engine": best,
+            "gflops_xla": max(seen["xla"]), "gflops_plain": max(seen["plain"])}
 
 
 def _lr(h: int, w: int) -> np.ndarray:
@@ -131,6 +140,7 @@ def case_upscale_srviewer(quick: bool) -> dict:
         method = methods.default_registry(weights_dir=_random_generator(Path(tmp))).get("srgan")
         method.load()
         out["device"] = tf_runtime.device_description()
+        out["xla"] = tf_runtime.xla_choice()       # what the auto choice timed, when loading made the predictor
         out["flops_510x339"] = conv_flops(method._loaded.model, 339, 510)   # noqa: SLF001
         for h, w in ((128, 128), (339, 510)):
             lr = _lr(h, w)
@@ -346,7 +356,8 @@ def summarise(raw: dict, quick: bool) -> dict:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "device": g("upscale_srviewer", "device"), "quick": quick,
                     "load_average": os.getloadavg()[0]},
-        "conv": {"gflops": gflops, "median_gflops": g("conv", "median_gflops")},
+        "conv": {k: g("conv", k) for k in ("gflops", "median_gflops", "engine", "gflops_xla", "gflops_plain")},
+        "srviewer_xla": g("upscale_srviewer", "xla"),
         "upscale": {},
         "large": {k: g("large", k) for k in ("seconds", "peak_rss_gib", "result_gib", "model")},
         "metrics": {k: g("metrics", k) for k in ("crop512_ms", "skimage_crop512_ms", "whole_ms", "skimage_whole_ms",
@@ -387,8 +398,12 @@ def _f(v, fmt):
 def table(r: dict) -> str:
     up, up128 = r["upscale"]["srgan_510x339"], r["upscale"]["srgan_128x128"]
     rows = [
-        ("conv throughput (3x3, 64->64, XLA)", f"{_f(r['conv']['gflops'], '.1f')} GFLOP/s",
-         f"best of 60; median {_f(r['conv'].get('median_gflops'), '.1f')}"),
+        ("conv throughput (3x3, 64->64)", f"{_f(r['conv']['gflops'], '.1f')} GFLOP/s",
+         f"best run, {r['conv'].get('engine')}; median {_f(r['conv'].get('median_gflops'), '.1f')}; "
+         f"XLA {_f(r['conv'].get('gflops_xla'), '.1f')}, plain {_f(r['conv'].get('gflops_plain'), '.1f')}"),
+        ("srviewer's XLA choice (auto)", "on" if (r.get("srviewer_xla") or {}).get("faster") else "off",
+         f"conv block {_f((r.get('srviewer_xla') or {}).get('xla_ms'), '.1f')} ms XLA, "
+         f"{_f((r.get('srviewer_xla') or {}).get('plain_ms'), '.1f')} ms plain"),
         ("SRGAN 510x339 srviewer", f"{_f(up['srviewer_s'], '.2f')} s", f"peak RSS {_f(up['peak_rss_gib'], '.2f')} GiB"),
         ("SRGAN 510x339 model.predict", f"{_f(up['naive_s'], '.2f')} s",
          f"peak RSS {_f(up['naive_peak_rss_gib'], '.2f')} GiB"),

@@ -102,6 +102,23 @@ def test_make_predictor_matches_the_model_and_takes_any_size(rng):
             np.testing.assert_allclose(y, np.asarray(m(x)), atol=1e-5)
 
 
+def test_auto_xla_follows_a_timed_probe_and_the_environment_overrides_it(rng, monkeypatch):
+    from srviewer.core.methods import _use_xla
+
+    m = models.sr_resnet(num_filters=4, num_res_blocks=1, batch_norm=False)
+    predict = tf_runtime.make_predictor(m)            # jit_compile None: the probe decides
+    choice = tf_runtime.xla_choice()
+    assert choice["xla_ms"] > 0 and choice["plain_ms"] > 0
+    assert predict.jit_compile == choice["faster"] == (choice["xla_ms"] < choice["plain_ms"])
+    x = rng.random((1, 6, 7, 3)).astype(np.float32)
+    np.testing.assert_allclose(predict(x), np.asarray(m(x)), atol=1e-5)
+    for value, expected in (("auto", None), ("1", True), ("on", True), ("0", False), ("OFF", False)):
+        monkeypatch.setenv("SRVIEWER_XLA", value)
+        assert _use_xla() is expected
+    monkeypatch.delenv("SRVIEWER_XLA")
+    assert _use_xla() is None
+
+
 def test_is_oom_and_device_description():
     tf = tf_runtime.tf()
     assert tf_runtime.is_oom(tf.errors.ResourceExhaustedError(None, None, "boom"))

@@ -90,8 +90,9 @@ class ModelMethod(Method):
     `value_range` is the range the model works in ("0..1", "-1..1" or "0..255"): inputs are mapped
     to it and outputs back. `tile` (LR pixels a side: tiles of up to (tile + 2*OVERLAP)^2 LR pixels,
     context included, in whatever grid costs least) overrides the memory-budget tile size;
-    `jit_compile` None means $SRVIEWER_XLA (default on). The input kind "bicubic" feeds the
-    model the bicubic-upscaled image (same kernel as the bicubic method). With a `process`
+    `jit_compile` None means $SRVIEWER_XLA (on, off, or auto by default: whichever is faster
+    on this machine, `tf_runtime.xla_is_faster`). The input kind "bicubic" feeds the model the
+    bicubic-upscaled image (same kernel as the bicubic method). With a `process`
     (model_process.ModelProcess) the model is loaded and run in that child Python: this process
     never imports TensorFlow (the window's choice).
     """
@@ -197,8 +198,12 @@ class ModelMethod(Method):
         return np.clip(out, 0.0, 1.0, out=out)   # in place: a 4000x3000 LR gives a 2.3 GB result
 
 
-def _use_xla() -> bool:
-    return os.environ.get("SRVIEWER_XLA", "1") not in ("0", "off", "false")
+def _use_xla() -> bool | None:
+    """$SRVIEWER_XLA: on (1, true) or off (0, false); unset or auto: whichever is faster here (None)."""
+    value = os.environ.get("SRVIEWER_XLA", "auto").lower()
+    if value in ("0", "off", "false"):
+        return False
+    return True if value in ("1", "on", "true") else None
 
 
 class MethodRegistry:

@@ -6,6 +6,7 @@ TensorFlow is imported on the first call of `tf()` (about 4 s), never at module 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from typing import Callable
@@ -52,6 +53,59 @@ def device_description() -> str:
     return f"CPU: {threads} threads"
 
 
+_xla_choice: dict[str, object] = {}
+
+
+def xla_is_faster() -> bool:
+    """Whether XLA runs an SR residual block faster than TensorFlow's own kernels here (once per process).
+
+    It depends on the machine: on an AMD EPYC host (oneDNN off) XLA ran the SRGAN generator 1.6x faster than
+    the plain graph (ENVIRONMENT.md: 9.1 s against 14.8 s at 510x339); on an Intel Xeon with
+    AVX-512/AMX, where TensorFlow turns oneDNN on, the plain graph was 1.3x faster (3.4 s against 4.6 s). So it is measured, not assumed: conv3x3-PReLU-conv3x3 plus a skip, 64 channels,
+    on 1x96x96x64, best of 5 each way after one warm-up (about 1 s in all). `xla_choice()` says
+    what was timed.
+    """
+    with _lock:
+        if "faster" not in _xla_choice:
+            _xla_choice.update(_time_xla_against_plain())
+        return bool(_xla_choice["faster"])
+
+
+def xla_choice() -> dict:
+    """{'faster': bool, 'xla_ms': float, 'plain_ms': float} once `xla_is_faster()` has run, else {}."""
+    return dict(_xla_choice)
+
+
+def _time_xla_against_plain() -> dict:
+    import time
+
+    t = tf()
+    rng = np.random.default_rng(0)
+    x = t.constant(rng.random((1, 96, 96, 64), np.float32))
+    k1, k2 = (t.constant(rng.normal(0, 0.05, (3, 3, 64, 64)).astype(np.float32)) for _ in range(2))
+
+    def block(a):
+        h = t.nn.conv2d(a, k1, 1, "SAME")
+        h = t.maximum(h, 0.25 * h)
+        return a + 0.1 * t.nn.conv2d(h, k2, 1, "SAME")
+
+    best = {}
+    for name, jit in (("xla_ms", True), ("plain_ms", False)):
+        fn = t.function(block, jit_compile=jit)
+        try:
+            fn(x).numpy()
+        except Exception as exc:  # noqa: BLE001 - XLA unavailable here: the plain graph it is
+            log.info("XLA probe failed (%s)", str(exc).splitlines()[0][:200])
+            return {"faster": False, "xla_ms": math.inf, "plain_ms": math.nan}
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            fn(x).numpy()
+            times.append(time.perf_counter() - t0)
+        best[name] = 1000 * min(times)
+    return {"faster": best["xla_ms"] < best["plain_ms"], **best}
+
+
 def is_oom(exc: BaseException) -> bool:
     """True for out-of-memory failures: TF ResourceExhaustedError, MemoryError, or 'OOM' in the message."""
     if isinstance(exc, MemoryError):
@@ -69,17 +123,20 @@ def _is_xla_failure(exc: BaseException) -> bool:
     return any(k in msg for k in ("XLA", "xla", "jit", "JIT", "UnimplementedError", "InvalidArgumentError"))
 
 
-def make_predictor(model, jit_compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+def make_predictor(model, jit_compile: bool | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """One compiled inference function for `model`, traced once for any NHWC size.
 
     In: float32 NHWC numpy (N, H, W, 3), the model's own range ([0, 1] for srviewer models);
-    out: float32 NHWC numpy, unclipped. With `jit_compile` (measured ~2x faster on CPU) the
-    function falls back to the plain graph if XLA compilation fails; OOM errors propagate.
-    sr_resnet models run through `sr_resnet_inference.fast_call` (exact, a third faster on CPU).
+    out: float32 NHWC numpy, unclipped. `jit_compile` None: XLA where `xla_is_faster()` here.
+    With XLA the function falls back to the plain graph if compilation fails; OOM errors
+    propagate. sr_resnet models run through `sr_resnet_inference.fast_call` (exact, a quarter to
+    a third faster on CPU).
     """
     from srviewer.core.sr_resnet_inference import fast_call
 
     t = tf()
+    if jit_compile is None:
+        jit_compile = xla_is_faster()
     signature = [t.TensorSpec([None, None, None, 3], t.float32)]
     forward = fast_call(model) or model    # sr_resnet: BN folded, tail at half resolution, same result
 
