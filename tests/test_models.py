@@ -119,6 +119,16 @@ def test_auto_xla_follows_a_timed_probe_and_the_environment_overrides_it(rng, mo
     assert _use_xla() is None
 
 
+def test_the_xla_probe_imports_tensorflow_itself_without_deadlocking():
+    import subprocess
+    import sys
+
+    code = "from srviewer.core import tf_runtime; print(tf_runtime.xla_is_faster(), sorted(tf_runtime.xla_choice()))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] in ("True", "False") and "plain_ms" in done.stdout
+
+
 def test_is_oom_and_device_description():
     tf = tf_runtime.tf()
     assert tf_runtime.is_oom(tf.errors.ResourceExhaustedError(None, None, "boom"))

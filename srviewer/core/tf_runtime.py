@@ -54,6 +54,7 @@ def device_description() -> str:
 
 
 _xla_choice: dict[str, object] = {}
+_xla_lock = threading.Lock()
 
 
 def xla_is_faster() -> bool:
@@ -65,7 +66,8 @@ def xla_is_faster() -> bool:
     on 1x96x96x64, best of 5 each way after one warm-up (about 1 s in all). `xla_choice()` says
     what was timed.
     """
-    with _lock:
+    tf()                    # outside _xla_lock: tf() takes _lock on the first import
+    with _xla_lock:
         if "faster" not in _xla_choice:
             _xla_choice.update(_time_xla_against_plain())
         return bool(_xla_choice["faster"])
