@@ -156,6 +156,12 @@ def case_upscale_srviewer(quick: bool) -> dict:
             ratios.append((time.perf_counter() - t0) / (out["flops_510x339"] / (gflops * 1e9)))
         out["floor_ratio"] = statistics.median(ratios)
         out["floor_ratios"] = ratios
+        mixed = methods.default_registry(weights_dir=Path(tmp)).get("srgan")
+        mixed.precision = "mixed"                  # 16-bit compute: bfloat16 on CPU, float16 on GPU
+        mixed.load()
+        med, times = _median_time(lambda: mixed.upscale(lr), 2 if quick else 5)
+        out["mixed_510x339"] = {"seconds": med, "times": times, "dtype": mixed._predict.precision,   # noqa: SLF001
+                                "max_abs_diff": float(np.abs(mixed.upscale(lr) - method.upscale(lr)).max())}
     out["peak_rss_gib"] = _peak_rss_gib()
     return out
 
@@ -376,6 +382,10 @@ def summarise(raw: dict, quick: bool) -> dict:
             entry["flops"] = flops
             entry["floor_s"] = flops / (gflops * 1e9)
             entry["floor_ratio_interleaved"] = g("upscale_srviewer", "floor_ratio")
+        if size == "510x339":
+            entry["srviewer_mixed_s"] = g("upscale_srviewer", "mixed_510x339", "seconds")
+            entry["mixed_dtype"] = g("upscale_srviewer", "mixed_510x339", "dtype")
+            entry["mixed_max_abs_diff"] = g("upscale_srviewer", "mixed_510x339", "max_abs_diff")
         result["upscale"][f"srgan_{size}"] = entry
     errors = {name: r["error"] for name, r in raw.items() if "error" in r}
     if errors:
@@ -412,6 +422,8 @@ def table(r: dict) -> str:
         ("  speed-up vs predict / vs floor", _ratio(up["naive_s"], up["srviewer_s"]), _ratio(up["srviewer_s"], up.get("floor_s"))),
         ("  vs floor, interleaved (median of runs)", f"{_f(up.get('floor_ratio_interleaved'), '.2f')}x",
          "each run against the conv rate measured just before it"),
+        ("SRGAN 510x339 srviewer, --precision mixed", f"{_f(up.get('srviewer_mixed_s'), '.2f')} s",
+         f"{up.get('mixed_dtype')}; max |diff| vs float32 {_f(up.get('mixed_max_abs_diff'), '.3f')}"),
         ("SRGAN 128x128 srviewer / predict", f"{_f(up128['srviewer_s'], '.2f')} / {_f(up128['naive_s'], '.2f')} s",
          f"{_f(up128['srviewer_mp_s'], '.2f')} / {_f(up128['naive_mp_s'], '.2f')} MP/s out"),
         ("4000x3000 LR tiled", f"{_f(r['large']['seconds'], '.1f')} s",

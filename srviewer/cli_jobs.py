@@ -40,6 +40,9 @@ def _add_common(p) -> None:
     p.add_argument("--tile", type=_positive_int, default=None, metavar="N",
                    help="LR tile side for learned methods: tiles of up to (N+32)^2 LR pixels, context included "
                         "(default: from the memory budget)")
+    p.add_argument("--precision", choices=("float32", "mixed"), default=None,
+                   help="learned methods' compute precision: float32 (default) or mixed (16-bit: float16 on "
+                        "a GPU, bfloat16 on CPU; SRResNet/SRGAN only; results differ slightly)")
 
 
 def register(subparsers) -> None:
@@ -87,10 +90,11 @@ def _registry(args):
             if Path(path).name in str(exc):
                 raise
             raise type(exc)(f"--model {path}: {exc}") from None
-    if args.tile:
-        for method in registry:
-            if hasattr(method, "tile"):
-                method.tile = args.tile
+    for method in registry:
+        if args.tile and hasattr(method, "tile"):
+            method.tile = args.tile
+        if args.precision and hasattr(method, "precision"):
+            method.precision = args.precision
     return registry, added
 
 

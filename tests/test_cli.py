@@ -175,3 +175,28 @@ def test_compare_out_onto_a_file_is_a_user_error(tmp_path, smooth_rgb, capsys, e
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "taken" in err[0] and "internal" not in err[0]
     assert taken.read_text() == "keep me"
+
+
+def test_precision_mixed_reaches_the_learned_method(tmp_path, smooth_rgb, capsys):
+    pytest.importorskip("keras")
+    from srviewer.core import models
+    from srviewer.core.atomic import atomic_write_json
+
+    kwargs = {"num_filters": 8, "num_res_blocks": 1, "batch_norm": False}
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    models.build({"factory": "sr_resnet", "kwargs": kwargs}).save_weights(str(folder / "srresnet.weights.h5"))
+    atomic_write_json(folder / "srresnet.json", {"factory": "sr_resnet", "kwargs": kwargs, "scale": 4,
+                                                 "input": "lr", "label": "tiny", "format": 1})
+    write_image(tmp_path / "in.png", smooth_rgb)
+    outs = {}
+    for precision in ("float32", "mixed"):
+        out = tmp_path / f"{precision}.png"
+        assert main(["upscale", str(tmp_path / "in.png"), "--method", "srresnet", "--weights-dir", str(folder),
+                     "--precision", precision, "-o", str(out)]) == 0
+        outs[precision] = read_image(out).rgb.astype(int)
+    assert outs["mixed"].shape == outs["float32"].shape == (smooth_rgb.shape[0] * 4, smooth_rgb.shape[1] * 4, 3)
+    diff = np.abs(outs["mixed"] - outs["float32"])
+    assert 0 < diff.max() <= 12 and diff.mean() < 1.0       # 16-bit rounding: a few levels at most
+    with pytest.raises(SystemExit):
+        main(["upscale", str(tmp_path / "in.png"), "--precision", "half"])

@@ -93,3 +93,26 @@ def test_make_predictor_takes_the_fast_tail_for_sr_resnet(rng):
     x = rng.random((1, 11, 6, 3)).astype(np.float32)
     np.testing.assert_allclose(predict(x), np.asarray(model(x)), atol=1e-5)
     assert not tf_runtime.make_predictor(models.srcnn(n1=4, n2=2), jit_compile=False).fast_path
+
+
+def test_mixed_precision_computes_in_16_bits_close_to_float32(rng):
+    model = _with_random_prelu(models.sr_resnet(num_filters=8, num_res_blocks=2, bicubic_residual=True), rng)
+    x = rng.random((1, 14, 9, 3)).astype(np.float32)
+    exact = tf_runtime.make_predictor(model, jit_compile=False)(x)
+    predict = tf_runtime.make_predictor(model, jit_compile=False, precision="mixed")
+    assert predict.precision == tf_runtime.mixed_dtype() and predict.precision in ("float16", "bfloat16")
+    y = predict(x)
+    assert y.dtype == np.float32 and y.shape == exact.shape
+    diff = np.abs(y - exact)
+    assert 0 < diff.max() < 0.05 and diff.mean() < 0.005     # rounded in 16 bits, but the same picture
+
+
+def test_mixed_precision_leaves_other_models_in_float32_and_rejects_unknown_names(rng, caplog):
+    srcnn = models.srcnn(n1=4, n2=2)
+    with caplog.at_level("WARNING", logger="srviewer.core.tf_runtime"):
+        predict = tf_runtime.make_predictor(srcnn, jit_compile=False, precision="mixed")
+    assert predict.precision == "float32" and "runs in float32" in caplog.text
+    x = rng.random((1, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(predict(x), np.asarray(srcnn(x)), atol=1e-5)
+    with pytest.raises(ValueError, match="precision"):
+        tf_runtime.make_predictor(srcnn, precision="half")

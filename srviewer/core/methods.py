@@ -91,7 +91,8 @@ class ModelMethod(Method):
     to it and outputs back. `tile` (LR pixels a side: tiles of up to (tile + 2*OVERLAP)^2 LR pixels,
     context included, in whatever grid costs least) overrides the memory-budget tile size;
     `jit_compile` None means $SRVIEWER_XLA (on, off, or auto by default: whichever is faster
-    on this machine, `tf_runtime.xla_is_faster`). The input kind "bicubic" feeds the model the
+    on this machine, `tf_runtime.xla_is_faster`); `precision` None means $SRVIEWER_PRECISION
+    ("float32", the default, or "mixed": 16-bit compute, `tf_runtime.make_predictor`). The input kind "bicubic" feeds the model the
     bicubic-upscaled image (same kernel as the bicubic method). With a `process`
     (model_process.ModelProcess) the model is loaded and run in that child Python: this process
     never imports TensorFlow (the window's choice).
@@ -99,13 +100,15 @@ class ModelMethod(Method):
 
     def __init__(self, name: str, path: Path, label: str | None = None, kernel: str = "matlab",
                  trust_code: bool = False, missing_hint: str = "", value_range: str = "0..1",
-                 tile: int | None = None, jit_compile: bool | None = None, process=None):
+                 tile: int | None = None, jit_compile: bool | None = None, process=None,
+                 precision: str | None = None):
         if value_range not in VALUE_RANGES:
             raise ValueError(f"value range must be one of {', '.join(VALUE_RANGES)}, not {value_range!r}")
         self.name, self.path, self.kernel, self.trust_code = name, Path(path), kernel, trust_code
         self.label = label or name
         self.missing_hint = missing_hint
         self.value_range, self.tile, self.jit_compile = value_range, tile, jit_compile
+        self.precision = precision
         self.process = process
         self._loaded = None
         self._predict = None
@@ -137,7 +140,7 @@ class ModelMethod(Method):
         """The settings that name this model, as sent to a model process."""
         return {"name": self.name, "path": str(self.path), "label": self.label, "kernel": self.kernel,
                 "trust_code": self.trust_code, "value_range": self.value_range, "tile": self.tile,
-                "jit_compile": self.jit_compile}
+                "jit_compile": self.jit_compile, "precision": self.precision}
 
     def device_description(self) -> str:
         """Where this model runs: 'GPU: ...' or 'CPU: N threads' (TensorFlow's view, in the model process if any)."""
@@ -164,7 +167,8 @@ class ModelMethod(Method):
                 self._loaded = load_model_file(self.path, trust_code=self.trust_code)
                 self.scale = self._loaded.scale
                 jit = _use_xla() if self.jit_compile is None else self.jit_compile
-                self._predict = tf_runtime.make_predictor(self._loaded.model, jit_compile=jit)
+                precision = self.precision or os.environ.get("SRVIEWER_PRECISION", "float32")
+                self._predict = tf_runtime.make_predictor(self._loaded.model, jit_compile=jit, precision=precision)
         return self._loaded
 
     def upscale(self, rgb_float, progress=None, cancel=None):

@@ -9,7 +9,7 @@ system (out of memory) costs one method's result and a message, never the window
 loaded and compiled between runs. One request runs at a time. Messages, parent -> child:
 ("load" | "upscale" | "device", spec, payload); child -> parent: ("progress", fraction),
 ("result", value) or ("error", exception). A `spec` is the dict of ModelMethod settings that
-names a model (path, kernel, trust_code, value_range, tile, jit_compile, name, label); images
+names a model (path, kernel, trust_code, value_range, tile, jit_compile, precision, name, label); images
 cross as float32 numpy arrays (HxWx3, [0, 1]).
 """
 
@@ -71,7 +71,7 @@ def _serve(conn, cancel_event) -> None:
         if key not in methods:
             methods[key] = ModelMethod(spec["name"], spec["path"], label=spec.get("label"), kernel=spec["kernel"],
                                        trust_code=spec["trust_code"], value_range=spec["value_range"],
-                                       jit_compile=spec.get("jit_compile"))
+                                       jit_compile=spec.get("jit_compile"), precision=spec.get("precision"))
         method = methods[key]
         method.tile = spec.get("tile")
         return method

@@ -122,10 +122,13 @@ def _read(model) -> dict:
             "body": conv_bn("body_conv", "body_bn"), "ups": ups, "tail": _conv(get("tail_conv")), "bicubic": bicubic}
 
 
-def fast_call(model) -> Callable | None:
+def fast_call(model, dtype: str = "float32") -> Callable | None:
     """x -> model(x) for NHWC float32 x, by the rewrites above; None when `model` is not an sr_resnet.
 
-    The weights are read when this is called: call it after loading them.
+    `dtype` is the compute precision: "float32" (exact), or "float16" / "bfloat16" (mixed: the
+    weights and activations in 16 bits, the input, the bicubic residual and the output float32).
+    The float32 rewrite is checked against the model on a probe first; the 16-bit one is built
+    from the same parts. The weights are read when this is called: call it after loading them.
     """
     try:
         parts = _read(model)
@@ -134,13 +137,26 @@ def fast_call(model) -> Callable | None:
     from srviewer.core import tf_runtime
 
     tf = tf_runtime.tf()
-    const = tf.constant
+    call = _build(parts, tf, "float32")
+    probe = np.random.default_rng(0).random((1, 12, 10, 3), dtype=np.float32)
+    want = np.asarray(model(probe, training=False))
+    got = np.asarray(call(probe))
+    if got.shape != want.shape or not np.allclose(got, want, atol=1e-4 * max(1.0, float(np.abs(want).max()))):
+        log.warning("%s looks like an sr_resnet but the fast path disagrees with it; running the model as it is",
+                    model.name)
+        return None
+    return call if dtype == "float32" else _build(parts, tf, dtype)
+
+
+def _build(parts: dict, tf, dtype: str) -> Callable:
+    def const(value):
+        return tf.constant(np.asarray(value, np.float32), dtype=dtype)
 
     def conv(x, weights):
         return tf.nn.bias_add(tf.nn.conv2d(x, weights[0], 1, "SAME"), weights[1])
 
     def prelu(x, alpha):
-        return tf.maximum(x, 0.0) + alpha * tf.minimum(x, 0.0)
+        return tf.maximum(x, tf.zeros((), x.dtype)) + alpha * tf.minimum(x, tf.zeros((), x.dtype))
 
     head = tuple(map(const, parts["head"]))
     head_alpha = const(parts["head_alpha"])
@@ -155,7 +171,7 @@ def fast_call(model) -> Callable | None:
     bicubic = parts["bicubic"]
 
     def call(x, training=False):
-        h = skip = prelu(conv(x, head), head_alpha)
+        h = skip = prelu(conv(tf.cast(x, dtype), head), head_alpha)
         for c1, alpha, c2 in blocks:
             h = h + conv(prelu(conv(h, c1), alpha), c2)
         h = conv(h, body) + skip
@@ -165,13 +181,7 @@ def fast_call(model) -> Callable | None:
             y = tf.nn.depth_to_space(conv(prelu(conv(h, ups[-1][0]), last_alpha), tail), 2)
         else:
             y = conv(h, tail)
+        y = tf.cast(y, "float32")
         return y + bicubic(x) if bicubic is not None else y
 
-    probe = np.random.default_rng(0).random((1, 12, 10, 3), dtype=np.float32)
-    want = np.asarray(model(probe, training=False))
-    got = np.asarray(call(probe))
-    if got.shape != want.shape or not np.allclose(got, want, atol=1e-4 * max(1.0, float(np.abs(want).max()))):
-        log.warning("%s looks like an sr_resnet but the fast path disagrees with it; running the model as it is",
-                    model.name)
-        return None
     return call
