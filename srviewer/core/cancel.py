@@ -6,10 +6,14 @@ from srviewer.errors import Cancelled
 
 
 class CancelToken:
-    """Set once by whoever wants the job to stop; checked by the job between units of work."""
+    """Set once by whoever wants the job to stop; checked by the job between units of work.
 
-    def __init__(self) -> None:
-        self._event = threading.Event()
+    `event`: any object with set() and is_set() (a multiprocessing Event, to be cancelled from
+    another process); a new threading.Event by default.
+    """
+
+    def __init__(self, event=None) -> None:
+        self._event = event if event is not None else threading.Event()
 
     def cancel(self) -> None:
         self._event.set()

@@ -20,7 +20,8 @@ import pickle
 import threading
 from dataclasses import dataclass
 
-from srviewer.errors import Cancelled, SrviewerError
+from srviewer.core.cancel import CancelToken
+from srviewer.errors import SrviewerError
 
 POLL_S = 0.05
 
@@ -35,21 +36,6 @@ class RemoteLoaded:
     scale: int
     input_kind: str
     label: str
-
-
-class _EventToken:
-    """A CancelToken over a multiprocessing Event, for the child's side."""
-
-    def __init__(self, event) -> None:
-        self._event = event
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self._event.is_set():
-            raise Cancelled()
 
 
 def _picklable(exc: BaseException) -> BaseException:
@@ -87,7 +73,7 @@ def _serve(conn, cancel_event) -> None:
                 value = RemoteLoaded(loaded.scale, loaded.input_kind, loaded.label)
             elif op == "upscale":
                 value = method_for(spec).upscale(payload, progress=lambda f: conn.send(("progress", float(f))),
-                                                 cancel=_EventToken(cancel_event))
+                                                 cancel=CancelToken(cancel_event))
             elif op == "device":
                 from srviewer.core.tf_runtime import device_description
 
