@@ -205,3 +205,27 @@ def test_inspect_swipe_error_map_and_flicker(qtbot, window, photo):
     inspector.mode.setCurrentIndex(inspector.mode.findData("flicker"))
     first = inspector.info.text()
     qtbot.waitUntil(lambda: inspector.info.text() != first, timeout=3000)
+
+
+def test_a_model_file_loads_off_the_gui_thread_and_becomes_a_checked_method(qtbot, window, tmp_path):
+    pytest.importorskip("keras")
+    from srviewer.core import models
+    from srviewer.core.atomic import atomic_write_json
+
+    kwargs = {"num_filters": 4, "num_res_blocks": 1, "batch_norm": False}
+    models.build({"factory": "sr_resnet", "kwargs": kwargs}).save_weights(str(tmp_path / "mine.weights.h5"))
+    atomic_write_json(tmp_path / "mine.json", {"factory": "sr_resnet", "kwargs": kwargs, "scale": 4,
+                                               "input": "lr", "label": "My model", "format": 1})
+    with qtbot.waitSignal(window.model_added, timeout=60_000) as added:
+        window.add_model_path(tmp_path / "mine.weights.h5")
+        assert "Loading model mine.weights.h5" in window.statusBar().currentMessage()   # returned at once
+        assert "mine" not in window.registry.names()
+    method = added.args[0]
+    assert method.name == "mine" and method.label == "My model" and "mine" in window.registry.names()
+    assert "mine" in window.compare.controls.selected_methods()
+    assert "Added method mine" in window.statusBar().currentMessage()
+
+    (tmp_path / "broken.keras").write_bytes(b"not a model")
+    window.add_model_path(tmp_path / "broken.keras")
+    qtbot.waitUntil(lambda: "broken.keras" in window.last_error, timeout=60_000)
+    assert "broken" not in window.registry.names()

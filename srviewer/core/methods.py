@@ -241,19 +241,28 @@ class MethodRegistry:
     def add_model_file(self, path, name: str | None = None, trust_code: bool = False,
                        value_range: str = "0..1", kernel: str = "matlab") -> Method:
         """A user's model file as a method; loaded now, so a bad file fails here (ModelFileError)."""
+        return self.register(self.load_model_file(path, name, trust_code, value_range, kernel))
+
+    def load_model_file(self, path, name: str | None = None, trust_code: bool = False,
+                        value_range: str = "0..1", kernel: str = "matlab") -> ModelMethod:
+        """add_model_file without registering: the slow part (loading), safe to run on a worker
+        thread; register the method afterwards (under `unique_name(method.name)`)."""
         path = Path(path)
-        base = name or path.name.split(".")[0]
-        unique, i = base, 2
-        while unique in self._methods:
-            unique, i = f"{base}_{i}", i + 1
-        method = ModelMethod(unique, path, label=None, trust_code=trust_code, value_range=value_range, kernel=kernel,
-                             process=self.process)
+        method = ModelMethod(self.unique_name(name or path.name.split(".")[0]), path, label=None,
+                             trust_code=trust_code, value_range=value_range, kernel=kernel, process=self.process)
         loaded = method.load()
         if name is None and loaded.label and loaded.label != path.stem:
             method.label = loaded.label
         else:
-            method.label = unique
-        return self.register(method)
+            method.label = method.name
+        return method
+
+    def unique_name(self, base: str) -> str:
+        """`base`, or base_2, base_3, ... whichever is not registered yet."""
+        unique, i = base, 2
+        while unique in self._methods:
+            unique, i = f"{base}_{i}", i + 1
+        return unique
 
 
 def default_registry(weights_dir=None, kernel: str = "matlab", process=None) -> MethodRegistry:

@@ -11,7 +11,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget
 
@@ -19,11 +19,14 @@ from srviewer.core.images import from_array, read_image, sample_image
 from srviewer.errors import SrviewerError
 from srviewer.gui.compare_tab import CompareTab
 from srviewer.gui.settings import WindowSettings
+from srviewer.gui.workers import ModelFileLoader
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 
 
 class MainWindow(QMainWindow):
+    model_added = Signal(object)    # a method added from a model file, once loaded and registered
+
     def __init__(self, registry=None, settings: WindowSettings | None = None, show_dialogs: bool = True):
         super().__init__()
         from srviewer.core.methods import default_registry
@@ -43,6 +46,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.compare.message.connect(self.show_message)
         self.last_error = ""
+        self._loaders: list[ModelFileLoader] = []
         self._build_menus()
         self._restore_settings()
         self.statusBar().showMessage("Ready")
@@ -153,17 +157,25 @@ class MainWindow(QMainWindow):
             self.settings.set("last_model_folder", str(Path(path).parent))
             self.add_model_path(path)
 
-    def add_model_path(self, path, name: str | None = None) -> bool:
-        try:
-            method = self.registry.add_model_file(path, name=name)
-        except (SrviewerError, ValueError) as exc:
-            self.show_message("error", str(exc))
-            return False
+    def add_model_path(self, path, name: str | None = None) -> None:
+        """Load a model file as a method, off the GUI thread (the first one starts the model process
+        and TensorFlow there: seconds); `model_added` (the method) or an error message follows."""
+        loader = ModelFileLoader(self.registry, path, name, parent=self)
+        loader.loaded.connect(self._on_model_loaded)
+        loader.failed.connect(lambda message: self.show_message("error", message))
+        loader.finished.connect(lambda: self._loaders.remove(loader))
+        self._loaders.append(loader)
+        self.statusBar().showMessage(f"Loading model {Path(path).name}…")
+        loader.start()
+
+    def _on_model_loaded(self, method, path: str) -> None:
+        method.name = self.registry.unique_name(method.name)   # another load may have taken the name meanwhile
+        self.registry.register(method)
         checked = self.compare.controls.selected_methods() + [method.name]
         self.compare.refresh_methods(checked)
         self.tabs.setCurrentWidget(self.compare)
         self.show_message("info", f"Added method {method.name} from {Path(path).name}")
-        return True
+        self.model_added.emit(method)
 
     def export_dialog(self) -> None:
         if not self.compare.results:
@@ -229,6 +241,8 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.compare.runner.wait_all(5000)
+        for loader in list(self._loaders):
+            loader.wait(5000)
         if getattr(self.registry, "process", None) is not None:
             self.registry.process.close()
         event.accept()

@@ -10,6 +10,7 @@ public signals emitted. No GUI code ever waits on TensorFlow.
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -40,6 +41,27 @@ class _CompareThread(QThread):
         except Exception as exc:  # noqa: BLE001 - reported in the window, never a crash
             traceback.print_exc()
             self.job_ended.emit(self.job_id, "error", f"{type(exc).__name__}: {exc}")
+
+
+class ModelFileLoader(QThread):
+    """Loads a user's model file (`registry.load_model_file`) off the GUI thread; the GUI thread
+    registers the method when `loaded(method, path)` arrives, or shows `failed(message)`."""
+
+    loaded = Signal(object, str)
+    failed = Signal(str)
+
+    def __init__(self, registry, path, name=None, parent=None):
+        super().__init__(parent)
+        self.registry, self.path, self.name = registry, str(path), name
+
+    def run(self) -> None:
+        try:
+            self.loaded.emit(self.registry.load_model_file(self.path, name=self.name), self.path)
+        except (SrviewerError, ValueError) as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported in the window, never a crash
+            traceback.print_exc()
+            self.failed.emit(f"{Path(self.path).name}: {type(exc).__name__}: {exc}")
 
 
 class CompareRunner(QObject):
