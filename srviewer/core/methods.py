@@ -92,8 +92,9 @@ class ModelMethod(Method):
     context included, in whatever grid costs least) overrides the memory-budget tile size;
     `jit_compile` None means $SRVIEWER_XLA (on, off, or auto by default: whichever is faster
     on this machine, `tf_runtime.xla_is_faster`); `precision` None means $SRVIEWER_PRECISION
-    ("float32", the default, or "mixed": 16-bit compute, `tf_runtime.make_predictor`). The input kind "bicubic" feeds the model the
-    bicubic-upscaled image (same kernel as the bicubic method). With a `process`
+    ("float32", the default, or "mixed": 16-bit compute, `tf_runtime.make_predictor`). The input
+    kind "bicubic" feeds the model the bicubic-upscaled image (same kernel as the bicubic
+    method). With a `process`
     (model_process.ModelProcess) the model is loaded and run in that child Python: this process
     never imports TensorFlow (the window's choice).
     """

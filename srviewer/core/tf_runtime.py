@@ -60,11 +60,12 @@ _xla_lock = threading.Lock()
 def xla_is_faster() -> bool:
     """Whether XLA runs an SR residual block faster than TensorFlow's own kernels here (once per process).
 
-    It depends on the machine: on an AMD EPYC host (oneDNN off) XLA ran the SRGAN generator 1.6x faster than
-    the plain graph (ENVIRONMENT.md: 9.1 s against 14.8 s at 510x339); on an Intel Xeon with
-    AVX-512/AMX, where TensorFlow turns oneDNN on, the plain graph was 1.3x faster (3.4 s against 4.6 s). So it is measured, not assumed: conv3x3-PReLU-conv3x3 plus a skip, 64 channels,
-    on 1x96x96x64, best of 5 each way after one warm-up (about 1 s in all). `xla_choice()` says
-    what was timed.
+    It depends on the machine: on an AMD EPYC host (oneDNN off) XLA ran the SRGAN generator 1.6x
+    faster than the plain graph (ENVIRONMENT.md: 9.1 s against 14.8 s at 510x339); on an Intel
+    Xeon with AVX-512/AMX, where TensorFlow turns oneDNN on, the plain graph was 1.3x faster
+    (3.4 s against 4.6 s). So it is measured, not assumed: conv3x3-PReLU-conv3x3 plus a skip,
+    64 channels, on 1x96x96x64, best of 5 each way after one warm-up (0.3 s in all).
+    `xla_choice()` says what was timed.
     """
     tf()                    # outside _xla_lock: tf() takes _lock on the first import
     with _xla_lock:
