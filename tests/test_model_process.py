@@ -137,3 +137,16 @@ def test_the_window_runs_learned_methods_in_the_child_and_shows_its_device(shipp
     assert win.compare.results["srresnet"].sr.shape == win.compare.results["bicubic"].sr.shape
     assert win.compare.controls.device.text().split(":")[1].strip() in ("CPU", "GPU")
     win.compare.runner.wait_all(5000)
+
+
+def test_a_renamed_or_relabelled_method_is_the_same_loaded_model_in_the_child(shipped):
+    from srviewer.core.model_process import model_key
+
+    folder, _ = shipped
+    method = methods.ModelMethod("mine", folder / "srresnet.weights.h5")
+    spec = method.spec()
+    method.name, method.label, method.tile = "mine_2", "My model", 64     # what the window does after loading
+    assert model_key(method.spec()) == model_key(spec)
+    for field, value in (("path", str(folder / "other.weights.h5")), ("precision", "mixed"), ("kernel", "opencv"),
+                         ("trust_code", True), ("value_range", "-1..1"), ("jit_compile", False)):
+        assert model_key({**spec, field: value}) != model_key(spec), field

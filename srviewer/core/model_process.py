@@ -46,20 +46,29 @@ def _picklable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
+_PER_REQUEST = ("name", "label", "tile")   # spec fields that do not change the loaded model
+
+
+def model_key(spec: dict) -> tuple:
+    """What makes two specs the same loaded model: everything but the name, label and tile size
+    (the parent renames and relabels a method after its first load; that must not load it again)."""
+    return tuple(sorted((k, v) for k, v in spec.items() if k not in _PER_REQUEST))
+
+
 def _serve(conn, cancel_event) -> None:
-    """The child's loop: one ModelMethod per spec, kept for the child's life."""
+    """The child's loop: one ModelMethod per model_key, kept for the child's life."""
     from srviewer.core.methods import ModelMethod
 
     methods: dict[tuple, ModelMethod] = {}
 
     def method_for(spec: dict) -> ModelMethod:
-        key = tuple(sorted((k, v) for k, v in spec.items() if k != "tile"))
+        key = model_key(spec)
         if key not in methods:
-            methods[key] = ModelMethod(spec["name"], spec["path"], label=spec.get("label"), kernel=spec["kernel"],
+            methods[key] = ModelMethod(spec["name"], spec["path"], kernel=spec["kernel"],
                                        trust_code=spec["trust_code"], value_range=spec["value_range"],
                                        jit_compile=spec.get("jit_compile"), precision=spec.get("precision"))
         method = methods[key]
-        method.tile = spec.get("tile")
+        method.name, method.label, method.tile = spec["name"], spec.get("label") or spec["name"], spec.get("tile")
         return method
 
     while True:
