@@ -119,6 +119,24 @@ def test_auto_xla_follows_a_timed_probe_and_the_environment_overrides_it(rng, mo
     assert _use_xla() is None
 
 
+def test_an_unknown_xla_or_precision_setting_is_a_user_error_naming_the_variable(tmp_path, monkeypatch):
+    from srviewer.core.methods import ModelMethod, _use_xla
+    from srviewer.errors import SrviewerError
+
+    monkeypatch.setenv("SRVIEWER_XLA", "maybe")
+    with pytest.raises(SrviewerError, match="SRVIEWER_XLA='maybe'.*on, off or auto"):
+        _use_xla()
+    monkeypatch.setenv("SRVIEWER_XLA", "off")
+    monkeypatch.setenv("SRVIEWER_PRECISION", "half")
+    path = tmp_path / "tiny.keras"
+    models.sr_resnet(num_filters=4, num_res_blocks=1, batch_norm=False).save(path)
+    method = ModelMethod("tiny", path)
+    with pytest.raises(SrviewerError, match="SRVIEWER_PRECISION='half'.*float32 or mixed"):
+        method.load()
+    monkeypatch.setenv("SRVIEWER_PRECISION", "Mixed")
+    assert method.load().scale == 4
+
+
 def test_the_xla_probe_imports_tensorflow_itself_without_deadlocking():
     import subprocess
     import sys

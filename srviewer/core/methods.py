@@ -17,7 +17,7 @@ import numpy as np
 
 import srviewer
 from srviewer.core.conventions import upscale_bicubic
-from srviewer.errors import MethodUnavailable, ModelFileError
+from srviewer.errors import MethodUnavailable, ModelFileError, SrviewerError
 
 
 
@@ -164,12 +164,12 @@ class ModelMethod(Method):
                 from srviewer.core import tf_runtime
                 from srviewer.core.model_files import load_model_file
 
-                tf_runtime.tf()
-                self._loaded = load_model_file(self.path, trust_code=self.trust_code)
-                self.scale = self._loaded.scale
                 jit = _use_xla() if self.jit_compile is None else self.jit_compile
-                precision = self.precision or os.environ.get("SRVIEWER_PRECISION", "float32")
-                self._predict = tf_runtime.make_predictor(self._loaded.model, jit_compile=jit, precision=precision)
+                precision = self.precision or _precision_from_env()
+                tf_runtime.tf()
+                loaded = load_model_file(self.path, trust_code=self.trust_code)
+                self._predict = tf_runtime.make_predictor(loaded.model, jit_compile=jit, precision=precision)
+                self._loaded, self.scale = loaded, loaded.scale
         return self._loaded
 
     def upscale(self, rgb_float, progress=None, cancel=None):
@@ -205,10 +205,21 @@ class ModelMethod(Method):
 
 def _use_xla() -> bool | None:
     """$SRVIEWER_XLA: on (1, true) or off (0, false); unset or auto: whichever is faster here (None)."""
-    value = os.environ.get("SRVIEWER_XLA", "auto").lower()
-    if value in ("0", "off", "false"):
-        return False
-    return True if value in ("1", "on", "true") else None
+    value = os.environ.get("SRVIEWER_XLA", "auto").strip().lower()
+    choices = {"auto": None, "": None, "1": True, "on": True, "true": True, "0": False, "off": False, "false": False}
+    if value not in choices:
+        raise SrviewerError(f"SRVIEWER_XLA={value!r} is not a setting: use on, off or auto")
+    return choices[value]
+
+
+def _precision_from_env() -> str:
+    """$SRVIEWER_PRECISION: float32 (the default) or mixed (16-bit compute, `tf_runtime.mixed_dtype`)."""
+    from srviewer.core.tf_runtime import PRECISIONS
+
+    value = os.environ.get("SRVIEWER_PRECISION", "float32").strip().lower() or "float32"
+    if value not in PRECISIONS:
+        raise SrviewerError(f"SRVIEWER_PRECISION={value!r} is not a setting: use {' or '.join(PRECISIONS)}")
+    return value
 
 
 class MethodRegistry:
