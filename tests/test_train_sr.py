@@ -53,9 +53,18 @@ def test_srcnn_training_lowers_the_loss_and_exports_a_loadable_method(tmp_path, 
     weights = tmp_path / "weights"
     assert main(["train", "export", str(run), "--name", "srcnn", "--weights-dir", str(weights)]) == 0
     card = (weights / "srcnn.md").read_text()
-    assert "Set5" in card and "srviewer train srcnn" in card
+    assert "## Scores (val, x4" in card and "srviewer train srcnn" in card
     assert (weights / "srcnn_curve.png").exists()
+    from srviewer.core.bench import bench
     from srviewer.core.methods import default_registry
+
+    # the card's scores are the exported file's, measured by bench, bicubic beside it
+    means = {r["method"]: r for r in bench(val, ["bicubic", "srcnn"], default_registry(weights)) if r["image"] == "mean"}
+    for name, label in (("bicubic", "bicubic"), ("srcnn", "**srcnn (this file)**")):
+        r = means[name]
+        assert (f"| {label} | {r['psnr_y']:.2f} | {r['ssim_y']:.4f} | {r['psnr_rgb']:.2f} | "
+                f"{r['ssim_rgb']:.4f} | {r['sharpness']:.3f} |") in card
+    assert f"srviewer bench {val.resolve()} --methods bicubic,srcnn" in card
 
     method = default_registry(weights_dir=weights).get("srcnn")
     assert method.availability()[0]

@@ -215,3 +215,12 @@ def test_a_real_full_disk_fails_the_checkpoint_cleanly(tmp_path, monkeypatch, ca
         assert check_run(run)[0] == 8
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_an_export_without_a_validation_folder_says_its_scores_were_not_measured(tiny_run, tmp_path):
+    from srviewer.train.model_card import export_run
+
+    run, _ = tiny_run                       # its config has val=None
+    card = export_run(run, "srcnn", weights_dir=tmp_path / "weights", which="latest").read_text()
+    assert "no validation folder to measure the file on" in card and "| **srcnn (this file)**" not in card
+    assert (tmp_path / "weights" / "srcnn.weights.h5").is_file()

@@ -2,19 +2,26 @@
 
 weights/NAME.weights.h5 + NAME.json (the sidecar the methods registry reads), NAME.md (how it was
 trained and what it scores) and NAME_curve.png (validation PSNR-Y and training loss over steps,
-drawn with Pillow).
+drawn with Pillow). The card's scores are measured on the exported file by `srviewer bench` on the
+run's validation folder (bicubic and the models it is compared with alongside, sharpness included),
+not copied from the training log: the log scores float output, the shipped method 8-bit output.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+import srviewer
 from srviewer.core.atomic import atomic_path, atomic_write_json, atomic_write_text
-from srviewer.errors import ModelFileError
+from srviewer.errors import ModelFileError, SrviewerError
 from srviewer.train.events import read_events
+
+# Shipped models a card sets the exported one beside (SRGAN's claim is "sharper than SRResNet").
+COMPARED_WITH = {"srgan": ["srresnet"], "srresnet": ["srcnn"]}
 
 ARCH_TEXT = {
     "srcnn": "SRCNN (Dong et al.): 9x9 conv (n1) + ReLU, 5x5 conv (n2) + ReLU, 5x5 conv to RGB, "
@@ -51,7 +58,8 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
             atomic_write_json(weights_dir / f"{name}.json", sidecar)
         curve = weights_dir / f"{name}_curve.png"
         draw_curve(events, curve, title=f"{sidecar['label']}: Set5 PSNR-Y and training loss")
-        card = model_card(name, config, sidecar, events, run_dir, curve.name, notes)
+        measured = score_export(weights_dir, name, config)
+        card = model_card(name, config, sidecar, events, run_dir, curve.name, notes, measured)
         atomic_write_text(weights_dir / f"{name}.md", card)
     except OSError as exc:
         raise ModelFileError(f"could not export to {weights_dir} ({exc.strerror or exc}); "
@@ -59,7 +67,59 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
     return weights_dir / f"{name}.md"
 
 
-def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None) -> str:
+def score_export(weights_dir: Path, name: str, config: dict) -> dict | None:
+    """`srviewer bench` means on the run's validation folder for bicubic, the models `name` is
+    compared with (where weights_dir has them) and `name` itself, as {"folder", "rows"}; None
+    without a validation folder."""
+    from srviewer.core.bench import bench
+    from srviewer.core.methods import default_registry
+
+    val = config.get("val")
+    if not val or not Path(val).is_dir():
+        return None
+    registry = default_registry(weights_dir, kernel=config["kernel"])
+    others = [m for m in COMPARED_WITH.get(name, []) if registry.get(m).availability()[0]]
+    try:
+        rows = bench(val, ["bicubic", *others, name], registry, kernel=config["kernel"], scale=config["scale"])
+    except SrviewerError as exc:    # e.g. an image too small to score: the card says so instead
+        return {"folder": str(val), "rows": [], "error": str(exc)}
+    return {"folder": str(val), "rows": [r for r in rows if r["image"] == "mean"]}
+
+
+def _set_name(val) -> str:
+    """"Set5" for .../Set5/HR or .../Set5; "validation set" without a folder."""
+    if not val:
+        return "validation set"
+    folder = Path(val)
+    return folder.parent.name if folder.name.upper() == "HR" else folder.name
+
+
+def _shown_folder(folder: Path) -> str:
+    """The folder as a reader of the repository would type it: relative to the repository root
+    when it lies beside it (../shared/datasets/...), else absolute."""
+    root = Path(srviewer.__file__).resolve().parent.parent
+    relative = os.path.relpath(folder.resolve(), root)
+    return relative if not relative.startswith(os.path.join("..", "..")) else str(folder.resolve())
+
+
+def _measured_lines(name: str, measured: dict) -> list[str]:
+    shown = _shown_folder(Path(measured["folder"]))
+    if measured.get("error"):
+        return [f"Not measured: `srviewer bench {shown}` failed ({measured['error']})."]
+    methods = ",".join(r["method"] for r in measured["rows"])
+    lines = [f"Measured on the exported file: `srviewer bench {shown} --methods {methods}` "
+             "(sharpness: Laplacian energy of the result over that of the ground truth, mean over "
+             "the images; 1 = as much fine detail as the truth).", "",
+             "| method | PSNR-Y | SSIM-Y | PSNR-RGB | SSIM-RGB | sharpness |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for r in measured["rows"]:
+        label = f"**{r['method']} (this file)**" if r["method"] == name else r["method"]
+        lines.append(f"| {label} | {r['psnr_y']:.2f} | {r['ssim_y']:.4f} | {r['psnr_rgb']:.2f} | "
+                     f"{r['ssim_rgb']:.4f} | {r['sharpness']:.3f} |")
+    return lines
+
+
+def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, measured=None) -> str:
     vals = [e for e in events if e["event"] == "val"]
     trains = [e for e in events if e["event"] == "train"]
     starts = [e for e in events if e["event"] == "started"]
@@ -93,11 +153,14 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None) -
         f"- Reproduce: `srviewer train {config['kind']} --config configs/{config['kind']}.json --out RUN`, "
         f"then `srviewer train export RUN --name {name}`.",
         "",
-        "## Scores (Set5, x4, Y channel, border 4)",
-        f"At the exported step: PSNR {_fmt(best.get('psnr_y'), 2)} dB, SSIM {_fmt(best.get('ssim_y'))} "
-        f"(RGB: {_fmt(best.get('psnr_rgb'), 2)} dB / {_fmt(best.get('ssim_rgb'))}). "
-        "Published x4 Set5 figures: bicubic 28.42 / 0.810, SRCNN 30.08 / 0.853, SRResNet 32.05 / 0.902, "
-        "SRGAN 29.40 / 0.847. Check with `srviewer bench ../shared/datasets/sr-val/Set5/HR`.",
+        f"## Scores ({_set_name(config.get('val'))}, x{config['scale']}, Y channel, border {config['scale']})",
+        *(_measured_lines(name, measured) if measured else [
+            f"Validation at the exported step (float output; no validation folder to measure the file on): "
+            f"PSNR {_fmt(best.get('psnr_y'), 2)} dB, SSIM {_fmt(best.get('ssim_y'))} "
+            f"(RGB: {_fmt(best.get('psnr_rgb'), 2)} dB / {_fmt(best.get('ssim_rgb'))})."]),
+        "",
+        "Published x4 Set5 figures (PSNR-Y / SSIM-Y): bicubic 28.42 / 0.810, SRCNN 30.08 / 0.853, "
+        "SRResNet 32.05 / 0.902, SRGAN 29.40 / 0.847.",
         "",
         f"![training curve]({curve_name})",
         "",
