@@ -160,3 +160,26 @@ def test_config_file_and_tfds_offline(tmp_path, data_dirs, capsys):
     assert main(["train", "srcnn", "--data", "tfds:div2k/bicubic_x4", "--out", str(tmp_path / "t"), "--steps", "1"]) == 2
     assert time.time() - t0 < 30
     assert "FOLDER" in capsys.readouterr().err
+
+
+def test_kept_generators_let_export_pick_any_validation_step(tmp_path, data_dirs, capsys):
+    from srviewer.train.sr_config import SRConfig
+
+    assert SRConfig(kind="srgan").keeps_generators and not SRConfig(kind="srresnet").keeps_generators
+    train, val = data_dirs
+    run = tmp_path / "run"
+    assert main(["train", "srcnn", "--data", str(train), "--val", str(val), "--steps", "10", "--val-every", "5",
+                 "--checkpoint-every", "10", "--keep-generators", "--out", str(run), *TINY]) == 0
+    kept = sorted(p.name for p in (run / "generators").iterdir())
+    assert kept == ["step_000005.json", "step_000005.weights.h5", "step_000010.json", "step_000010.weights.h5"]
+
+    weights = tmp_path / "weights"
+    assert main(["train", "export", str(run), "--name", "srcnn", "--step", "5", "--weights-dir", str(weights)]) == 0
+    assert json.loads((weights / "srcnn.json").read_text())["step"] == 5
+    assert (weights / "srcnn.weights.h5").read_bytes() == (run / "generators" / "step_000005.weights.h5").read_bytes()
+    assert "srviewer train export RUN --name srcnn --step 5`" in (weights / "srcnn.md").read_text()
+
+    capsys.readouterr()
+    assert main(["train", "export", str(run), "--name", "srcnn", "--step", "7", "--weights-dir", str(weights)]) == 2
+    assert "kept no generator of step 7; kept: 5, 10" in capsys.readouterr().err
+    assert json.loads((weights / "srcnn.json").read_text())["step"] == 5      # the previous export stays

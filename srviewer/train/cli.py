@@ -64,12 +64,18 @@ def register(subparsers) -> None:
                        help="batch norm in the residual blocks (the paper's; off trains faster)")
         p.add_argument("--bicubic-residual", dest="bicubic_residual", action=argparse.BooleanOptionalAction,
                        default=None, help="learn the residual over the bicubic upscale")
+        p.add_argument("--keep-generators", dest="keep_generators", action=argparse.BooleanOptionalAction,
+                       default=None, help="keep the generator of every validation step in RUN/generators/ "
+                       "for `export --step` (6 MB each at 64 filters; default: srgan only)")
         p.set_defaults(func=_run_sr, kind=kind)
     exp = kinds.add_parser("export", help="copy a run's best generator into weights/ with a model card")
     exp.add_argument("run", help="run folder")
     exp.add_argument("--name", required=True, help="method name: srcnn, srresnet or srgan")
     exp.add_argument("--weights-dir", default=None, help="default: the repository's weights/")
-    exp.add_argument("--which", choices=("best", "latest"), default="best")
+    exp.add_argument("--which", choices=("best", "latest"), default="best",
+                     help="best: the highest validation PSNR-Y; latest: the newest checkpoint")
+    exp.add_argument("--step", type=int, default=None,
+                     help="instead of --which: the generator kept at this validation step (RUN/generators/)")
     exp.add_argument("--notes", default=None, help="a Markdown file appended to the card (why these choices)")
     exp.set_defaults(func=_run_export)
     if importlib.util.find_spec("srviewer.train.augment_cli") is not None:
@@ -108,7 +114,7 @@ def _resolve(args) -> tuple:
                 from_file[key] = [str((base / v).resolve()) if not str(v).startswith("tfds:") else v
                                   for v in value] if key == "data" else str((base / value).resolve())
         values.update(from_file)
-    for name in list(_SR_FLAGS) + ["batch_norm", "bicubic_residual"]:
+    for name in list(_SR_FLAGS) + ["batch_norm", "bicubic_residual", "keep_generators"]:
         value = getattr(args, name, None)
         if value is None:
             continue
@@ -170,6 +176,6 @@ def _run_export(args) -> int:
     from srviewer.train.model_card import export_run
 
     path = export_run(Path(args.run), args.name, weights_dir=args.weights_dir, which=args.which,
-                      notes=args.notes)
+                      notes=args.notes, step=args.step)
     print(f"wrote {path}")
     return 0

@@ -19,6 +19,7 @@ import srviewer
 from srviewer.core.atomic import atomic_path, atomic_write_json, atomic_write_text
 from srviewer.errors import ModelFileError, SrviewerError
 from srviewer.train.events import read_events
+from srviewer.train.sr_trainer import GENERATORS_DIR, generator_name
 
 # Shipped models a card sets the exported one beside (SRGAN's claim is "sharper than SRResNet").
 COMPARED_WITH = {"srgan": ["srresnet"], "srresnet": ["srcnn"]}
@@ -37,12 +38,19 @@ def _fmt(value, digits=4):
 
 
 def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, which: str = "best",
-               notes: str | None = None) -> Path:
+               notes: str | None = None, step: int | None = None) -> Path:
+    """RUN's `which` generator ("best" PSNR-Y or "latest"), or the one kept at validation `step`,
+    into weights_dir as NAME.* with its card."""
     from srviewer.core.methods import WEIGHTS_DIR
 
     run_dir = Path(run_dir)
     weights_dir = Path(weights_dir) if weights_dir else Path(WEIGHTS_DIR)
-    src, sidecar_src = run_dir / f"{which}.weights.h5", run_dir / f"{which}.json"
+    stem = which if step is None else generator_name(step)
+    src, sidecar_src = run_dir / f"{stem}.weights.h5", run_dir / f"{stem}.json"
+    if step is not None and not (src.exists() and sidecar_src.exists()):
+        kept = sorted(int(p.name[5:11]) for p in (run_dir / GENERATORS_DIR).glob("step_??????.json"))
+        raise ModelFileError(f"{run_dir} kept no generator of step {step}; kept: "
+                             + (", ".join(map(str, kept)) if kept else "none (--keep-generators was off)"))
     if not src.exists() or not sidecar_src.exists():
         raise ModelFileError(f"{run_dir} has no {which}.weights.h5 + {which}.json yet (no validation or checkpoint so far)")
     config = json.loads((run_dir / "config.json").read_text())
@@ -59,7 +67,8 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
         curve = weights_dir / f"{name}_curve.png"
         draw_curve(events, curve, title=f"{sidecar['label']}: Set5 PSNR-Y and training loss")
         measured = score_export(weights_dir, name, config)
-        card = model_card(name, config, sidecar, events, run_dir, curve.name, notes, measured)
+        how = f" --step {step}" if step is not None else (" --which latest" if which == "latest" else "")
+        card = model_card(name, config, sidecar, events, run_dir, curve.name, notes, measured, how)
         atomic_write_text(weights_dir / f"{name}.md", card)
     except OSError as exc:
         raise ModelFileError(f"could not export to {weights_dir} ({exc.strerror or exc}); "
@@ -119,7 +128,8 @@ def _measured_lines(name: str, measured: dict) -> list[str]:
     return lines
 
 
-def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, measured=None) -> str:
+def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, measured=None,
+               export_flags: str = "") -> str:
     vals = [e for e in events if e["event"] == "val"]
     trains = [e for e in events if e["event"] == "train"]
     starts = [e for e in events if e["event"] == "started"]
@@ -151,7 +161,7 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
         f"training time {seconds / 3600:.1f} h on {starts[-1].get('machine', 'this machine') if starts else 'this machine'}"
         + (f", about {rate:.2f} steps/s" if rate else "") + ".",
         f"- Reproduce: `srviewer train {config['kind']} --config configs/{config['kind']}.json --out RUN`, "
-        f"then `srviewer train export RUN --name {name}`.",
+        f"then `srviewer train export RUN --name {name}{export_flags}`.",
         "",
         f"## Scores ({_set_name(config.get('val'))}, x{config['scale']}, Y channel, border {config['scale']})",
         *(_measured_lines(name, measured) if measured else [

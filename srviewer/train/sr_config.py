@@ -48,6 +48,7 @@ class SRConfig:
     val_every: int = 250
     log_every: int = 10
     keep: int = 3                                    # checkpoints kept
+    keep_generators: bool | None = None              # RUN/generators/step_N.* at each validation (None: srgan only)
     seed: int = 0
     xla: str = "auto"                                # "auto", "on", "off"
 
@@ -79,6 +80,12 @@ class SRConfig:
             raise DataError("srgan starts from a trained SRResNet: pass --init RUN_DIR or a .weights.h5")
         if not self.data:
             raise DataError("no training data: pass --data FOLDER (or tfds:div2k/bicubic_x4)")
+
+    @property
+    def keeps_generators(self) -> bool:
+        """Whether each validation step's generator is kept: by default for srgan, whose model is
+        chosen by eye (its best-PSNR step is merely the least adversarial one)."""
+        return self.kind == "srgan" if self.keep_generators is None else bool(self.keep_generators)
 
     def generator_spec(self) -> dict:
         """The sidecar's factory + kwargs for the generator this run trains."""

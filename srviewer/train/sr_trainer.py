@@ -28,6 +28,7 @@ from srviewer.train.sr_config import SRConfig
 from srviewer.train.sr_data import PatchSampler, load_training_data, make_dataset
 
 STOP_FILE = "STOP"
+GENERATORS_DIR = "generators"   # the generators kept at each validation step (keep_generators)
 LABELS = {"srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
 
 
@@ -285,6 +286,12 @@ class SRTrainer:
         validator.write_sample(self.run_dir / sample, outputs)
         self.events.emit("sample", step=step, path=str(sample))
         self._say(f"val step {step}: PSNR-Y {scores['psnr_y']:.3f} dB, SSIM-Y {scores['ssim_y']:.4f}")
+        if self.cfg.keeps_generators:
+            try:
+                (self.run_dir / GENERATORS_DIR).mkdir(exist_ok=True)
+                self.export_weights(generator_name(step), step, scores)
+            except (OSError, self.tf.errors.OpError) as exc:
+                raise self._write_failed(f"the generator of step {step}", exc) from None
         if scores["psnr_y"] > self.state["best_psnr_y"]:
             self.state.update(best_psnr_y=scores["psnr_y"], best_step=step, best_scores=scores)
             try:
@@ -327,6 +334,11 @@ class SRTrainer:
         if scores:
             sidecar["val_scores"] = scores
         atomic_write_json(self.run_dir / f"{name}.json", sidecar)
+
+
+def generator_name(step: int) -> str:
+    """RUN/<this>.weights.h5 + .json: the generator kept at a validation step."""
+    return f"{GENERATORS_DIR}/step_{step:06d}"
 
 
 def last_checkpoint_step(run_dir: Path) -> int | None:
