@@ -56,7 +56,8 @@ def test_a_real_run_from_the_tab_stop_resume_reopen_and_compare(qtbot, tmp_path,
     tab.runs_panel.set_root(runs)
     tab.form.set_values({"kind": "srcnn", "data": str(tiny_data["hr"]), "val": str(tiny_data["val"]),
                          "steps": 100000, "batch": 2, "lr": 1e-3, "checkpoint_every": 100000,
-                         "val_every": 10, "extra": "--patch 32 --n1 8 --n2 4 --log-every 1 --xla off"})
+                         "val_every": 10, "extra": "--patch 32 --n1 8 --n2 4 --log-every 1 --xla off --keep-generators"})
+    assert not tab.compare_step.isEnabled() and tab.compare_step.currentText() == "No kept steps"
     assert tab.start_run(), tab.message.text()
     run_dir = tab.process.run_dir
     assert run_dir.parent == runs.resolve() and run_dir.name.startswith("srcnn-")
@@ -88,6 +89,12 @@ def test_a_real_run_from_the_tab_stop_resume_reopen_and_compare(qtbot, tmp_path,
     assert tab.compare_best.isEnabled()
     tab.compare_best.click()
     assert handed == [run_dir / "best.weights.h5"]
+    # ... and any validation step's kept generator, from the step list
+    kept = [tab.compare_step.itemData(i) for i in range(1, tab.compare_step.count())]
+    assert tab.compare_step.isEnabled() and kept == list(range(10, stopped_at + 1, 10))
+    tab.compare_step.activated.emit(1)
+    assert handed[-1] == run_dir / "generators" / "step_000010.weights.h5"
+    assert tab.compare_step.currentIndex() == 0
 
     # resume: the curves reload the old points, then grow to the new total
     tab.form.steps.setValue(stopped_at + 15)

@@ -5,8 +5,9 @@ and calls `confirm_close()` from its closeEvent. The tab computes nothing: the c
 the engine the CLI runs (`sys.executable -m srviewer train KIND ... --out RUN`, see
 training_process), progress comes from RUN/events.jsonl (tailed every 400 ms, torn last line left
 for the next poll) and the log from RUN/console.txt (the child's stdout+stderr).
-`on_compare_checkpoint(path)` receives RUN/best.weights.h5 (or latest.weights.h5), each with its
-JSON sidecar, to add as a method in the comparison window.
+`on_compare_checkpoint(path)` receives RUN/best.weights.h5 (or latest.weights.h5, or a kept
+RUN/generators/step_N.weights.h5), each with its JSON sidecar, to add as a method in the
+comparison window.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from srviewer.gui.training_plots import TrainingPlots
 from srviewer.gui.training_process import CONSOLE_FILE, STOP_FILE, TrainingProcess
 from srviewer.gui.training_runs import RunsPanel
 from srviewer.train.event_tail import EventTail, LineTail
-from srviewer.train.run_index import DEFAULT_RUNS_ROOT
+from srviewer.train.run_index import DEFAULT_RUNS_ROOT, kept_generators
 
 POLL_MS = 400
 ERROR_LINES = 12
@@ -165,6 +166,8 @@ class TrainingTab(QWidget):
 
         self.run_label = QLabel("No run")
         self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a long run path is clipped rather than squeezing the compare buttons out of view
+        self.run_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m")
         self.stats = QLabel("")
@@ -172,6 +175,9 @@ class TrainingTab(QWidget):
         self.compare_latest = QPushButton("Compare with latest")
         self.compare_best.clicked.connect(lambda: self.compare_checkpoint("best"))
         self.compare_latest.clicked.connect(lambda: self.compare_checkpoint("latest"))
+        self.compare_step = QComboBox()   # the generators an SRGAN run kept at each validation
+        self.compare_step.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.compare_step.activated.connect(self._on_step_chosen)
         self.plots = TrainingPlots()
         self.sample = ImageLabel("No sample yet")
         self.sample_caption = QLabel("")
@@ -190,6 +196,7 @@ class TrainingTab(QWidget):
         top.addWidget(self.run_label, 1)
         top.addWidget(self.compare_best)
         top.addWidget(self.compare_latest)
+        top.addWidget(self.compare_step)
         rv.addLayout(top)
         status = QHBoxLayout()
         status.addWidget(self.progress, 1)
@@ -244,6 +251,26 @@ class TrainingTab(QWidget):
         self.preview_button.setToolTip("" if augment else "for the augmentation experiment, on a folder")
         for which, button in (("best", self.compare_best), ("latest", self.compare_latest)):
             button.setEnabled(self._on_compare is not None and self._checkpoint(which) is not None)
+        self._refresh_kept_steps()
+
+    def _refresh_kept_steps(self) -> None:
+        kept = kept_generators(self.run_dir) if self.run_dir is not None else {}
+        shown = [self.compare_step.itemData(i) for i in range(1, self.compare_step.count())]
+        if self.compare_step.count() and list(kept) == shown:
+            return
+        self.compare_step.clear()
+        self.compare_step.addItem("Compare with step…" if kept else "No kept steps", None)
+        for step in kept:
+            self.compare_step.addItem(f"step {step}", step)
+        self.compare_step.setEnabled(bool(kept) and self._on_compare is not None)
+        self.compare_step.setToolTip("the generator kept at a validation step (SRGAN runs keep every one)"
+                                     if kept else "this run keeps no generators (SRGAN runs do; --keep-generators)")
+
+    def _on_step_chosen(self, index: int) -> None:
+        step = self.compare_step.itemData(index)
+        self.compare_step.setCurrentIndex(0)
+        if step is not None:
+            self.compare_checkpoint(int(step))
 
     def _show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -349,16 +376,19 @@ class TrainingTab(QWidget):
         self.log_view.clear()
         self.error_view.hide()
 
-    def compare_checkpoint(self, which: str = "best") -> Path | None:
-        """Hand RUN/best.weights.h5 (or latest) to the comparison window; returns the path given."""
+    def compare_checkpoint(self, which: str | int = "best") -> Path | None:
+        """Hand RUN/best.weights.h5 (or latest, or the generator kept at step `which`) to the
+        comparison window; returns the path given."""
         path = self._checkpoint(which)
         if path is not None and self._on_compare is not None:
             self._on_compare(path)
         return path
 
-    def _checkpoint(self, which: str) -> Path | None:
+    def _checkpoint(self, which: str | int) -> Path | None:
         if self.run_dir is None:
             return None
+        if isinstance(which, int):
+            return kept_generators(self.run_dir).get(which)
         path = self.run_dir / f"{which}.weights.h5"
         return path if path.is_file() and path.with_name(f"{which}.json").is_file() else None
 

@@ -19,7 +19,7 @@ import srviewer
 from srviewer.core.atomic import atomic_path, atomic_write_json, atomic_write_text
 from srviewer.errors import ModelFileError, SrviewerError
 from srviewer.train.events import read_events
-from srviewer.train.sr_trainer import GENERATORS_DIR, generator_name
+from srviewer.train.run_index import generator_name, kept_generators
 
 # Shipped models a card sets the exported one beside (SRGAN's claim is "sharper than SRResNet").
 COMPARED_WITH = {"srgan": ["srresnet"], "srresnet": ["srcnn"]}
@@ -48,7 +48,7 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
     stem = which if step is None else generator_name(step)
     src, sidecar_src = run_dir / f"{stem}.weights.h5", run_dir / f"{stem}.json"
     if step is not None and not (src.exists() and sidecar_src.exists()):
-        kept = sorted(int(p.name[5:11]) for p in (run_dir / GENERATORS_DIR).glob("step_??????.json"))
+        kept = list(kept_generators(run_dir))
         raise ModelFileError(f"{run_dir} kept no generator of step {step}; kept: "
                              + (", ".join(map(str, kept)) if kept else "none (--keep-generators was off)"))
     if not src.exists() or not sidecar_src.exists():

@@ -1,7 +1,8 @@
 """Find the run folders under a runs root and summarise each one from its files (no Qt).
 
 A run folder is a folder holding `events.jsonl` or `config.json` (see docs/ARCHITECTURE.md).
-`list_runs(root)` looks at the root's direct sub-folders (and the root itself), newest first.
+`list_runs(root)` looks at the root's direct sub-folders (and the root itself), newest first;
+`kept_generators(run)` lists the generators a run kept at its validation steps.
 Written by gui-training for the training tab's list of past runs.
 """
 
@@ -15,6 +16,23 @@ from pathlib import Path
 from srviewer.train.events import EVENTS_FILE, read_events
 
 DEFAULT_RUNS_ROOT = Path.home() / "srviewer-runs"
+GENERATORS_DIR = "generators"   # RUN/generators/step_NNNNNN.*: each validation's generator (keep_generators)
+
+
+def generator_name(step: int) -> str:
+    """RUN/<this>.weights.h5 + .json: the generator kept at a validation step."""
+    return f"{GENERATORS_DIR}/step_{step:06d}"
+
+
+def kept_generators(run_dir: str | os.PathLike) -> dict[int, Path]:
+    """{step: RUN/generators/step_N.weights.h5} for every kept generator whose sidecar is there too."""
+    folder = Path(run_dir) / GENERATORS_DIR
+    kept = {}
+    for sidecar in folder.glob("step_*.json"):
+        weights = sidecar.with_name(sidecar.stem + ".weights.h5")
+        if sidecar.stem[5:].isdigit() and weights.is_file():
+            kept[int(sidecar.stem[5:])] = weights
+    return dict(sorted(kept.items()))
 
 
 @dataclass

@@ -24,11 +24,11 @@ import numpy as np
 from srviewer.core.atomic import atomic_path, atomic_write_json
 from srviewer.errors import DataError, ModelFileError, SrviewerError
 from srviewer.train.events import EventLog, print_progress, read_events
+from srviewer.train.run_index import GENERATORS_DIR, generator_name
 from srviewer.train.sr_config import SRConfig
 from srviewer.train.sr_data import PatchSampler, load_training_data, make_dataset
 
 STOP_FILE = "STOP"
-GENERATORS_DIR = "generators"   # the generators kept at each validation step (keep_generators)
 LABELS = {"srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
 
 
@@ -334,11 +334,6 @@ class SRTrainer:
         if scores:
             sidecar["val_scores"] = scores
         atomic_write_json(self.run_dir / f"{name}.json", sidecar)
-
-
-def generator_name(step: int) -> str:
-    """RUN/<this>.weights.h5 + .json: the generator kept at a validation step."""
-    return f"{GENERATORS_DIR}/step_{step:06d}"
 
 
 def last_checkpoint_step(run_dir: Path) -> int | None:
