@@ -183,3 +183,19 @@ def test_kept_generators_let_export_pick_any_validation_step(tmp_path, data_dirs
     assert main(["train", "export", str(run), "--name", "srcnn", "--step", "7", "--weights-dir", str(weights)]) == 2
     assert "kept no generator of step 7; kept: 5, 10" in capsys.readouterr().err
     assert json.loads((weights / "srcnn.json").read_text())["step"] == 5      # the previous export stays
+
+
+def test_the_card_shows_about_a_dozen_validation_rows_ending_with_the_last_once(tmp_path):
+    from srviewer.train.model_card import model_card
+
+    config = {"kind": "srgan", "data": ["/d/T91"], "val": None, "kernel": "matlab", "scale": 4, "patch": 96,
+              "batch": 8, "loss": "l1", "content_loss": "l1", "adv_weight": 1e-3, "lr": 1e-4,
+              "lr_boundaries": [], "steps": 4000}
+    sidecar = {"label": "SRGAN", "factory": "sr_resnet", "kwargs": {}, "step": 4000}
+    for count in (5, 16, 37):
+        events = [{"event": "val", "step": 250 * (i + 1), "psnr_y": 30 + i / 100, "ssim_y": 0.8} for i in range(count)]
+        rows = [line for line in model_card("srgan", config, sidecar, events, tmp_path, "c.png").splitlines()
+                if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
+        steps = [int(line.split("|")[1]) for line in rows]
+        assert steps[-1] == 250 * count and len(steps) == len(set(steps)) and len(steps) <= 13
+        assert steps == sorted(steps) and (count > 12 or len(steps) == count)

@@ -177,7 +177,9 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
         "| step | PSNR-Y | SSIM-Y |",
         "|---:|---:|---:|",
     ]
-    shown = vals if len(vals) <= 12 else vals[:: max(1, len(vals) // 12)] + [vals[-1]]
+    shown = vals if len(vals) <= 12 else vals[:: -(-len(vals) // 12)]   # about 12 rows, the last one always
+    if vals and shown[-1] is not vals[-1]:
+        shown = shown + [vals[-1]]
     lines += [f"| {v['step']} | {_fmt(v.get('psnr_y'), 2)} | {_fmt(v.get('ssim_y'))} |" for v in shown]
     if notes:
         lines += ["", Path(notes).read_text(encoding="utf-8").strip()]
