@@ -183,6 +183,8 @@ def test_kept_generators_let_export_pick_any_validation_step(tmp_path, data_dirs
     assert main(["train", "export", str(run), "--name", "srcnn", "--step", "7", "--weights-dir", str(weights)]) == 2
     assert "kept no generator of step 7; kept: 5, 10" in capsys.readouterr().err
     assert json.loads((weights / "srcnn.json").read_text())["step"] == 5      # the previous export stays
+    assert main(["train", "export", str(tmp_path / "nothere"), "--name", "srcnn", "--weights-dir", str(weights)]) == 2
+    assert "nothere is not a training run folder" in capsys.readouterr().err
 
 
 def test_the_card_shows_about_a_dozen_validation_rows_ending_with_the_last_once(tmp_path):

@@ -45,6 +45,8 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
 
     run_dir = Path(run_dir)
     weights_dir = Path(weights_dir) if weights_dir else Path(WEIGHTS_DIR)
+    if not (run_dir / "config.json").is_file():
+        raise ModelFileError(f"{run_dir} is not a training run folder (it has no config.json)")
     stem = which if step is None else generator_name(step)
     src, sidecar_src = run_dir / f"{stem}.weights.h5", run_dir / f"{stem}.json"
     if step is not None and not (src.exists() and sidecar_src.exists()):
