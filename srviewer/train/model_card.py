@@ -98,7 +98,7 @@ def score_export(weights_dir: Path, name: str, config: dict) -> dict | None:
 
 
 def _set_name(val) -> str:
-    """"Set5" for .../Set5/HR or .../Set5; "validation set" without a folder."""
+    """The set's name for the card: Set5 for .../Set5/HR or .../Set5; "validation set" without a folder."""
     if not val:
         return "validation set"
     folder = Path(val)
