@@ -104,6 +104,8 @@ class CompareTab(QWidget):
 
     # -- running ----------------------------------------------------------------------------
     def set_image(self, loaded, run: bool = True) -> None:
+        if loaded is not self.image:
+            self.view.fit()          # a new image is shown whole; a re-run keeps the region in view
         self.image = loaded
         if run:
             self.run()
