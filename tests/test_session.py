@@ -10,7 +10,7 @@ from srviewer.core.images import from_array
 from srviewer.core.methods import Method
 from srviewer.core.observable import Emitter, Events
 from srviewer.core.session import EVENT_NAMES, ComparisonSession
-from srviewer.errors import Cancelled
+from srviewer.errors import Cancelled, SrviewerError
 
 
 class Failing(Method):
@@ -116,12 +116,16 @@ def test_nothing_to_run_is_a_message_not_a_run(registry, smooth_rgb):
     assert not session.running and session.request is None
 
 
-def test_an_image_too_small_for_reference_mode_switches_to_blind(registry, smooth_rgb):
-    session = _session(registry, smooth_rgb[:12, :12], methods=["bicubic"])
+def test_an_image_too_small_for_reference_mode_switches_to_blind_in_the_window(registry, smooth_rgb):
+    session = _session(registry, smooth_rgb[:12, :12], methods=["bicubic"], blind_when_small=True)
     seen = _recording(session)
     finished = session.run()
     assert session.mode == "blind" and ("mode_changed", ("blind",)) in seen
     assert finished.results["bicubic"].sr.shape == (48, 48, 3) and session.prepared.hr is None
+    strict = _session(registry, smooth_rgb[:8, :8], methods=["bicubic"])   # the CLI's: refused
+    with pytest.raises(SrviewerError, match="blind mode"):
+        strict.run()
+    assert strict.mode == "reference" and not strict.running
 
 
 def test_failures_and_a_cancel_are_marked_per_method(registry, smooth_rgb):

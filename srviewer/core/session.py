@@ -68,9 +68,11 @@ class ComparisonSession:
     """The state of one comparison and the one way to change it (see the module docstring)."""
 
     def __init__(self, registry, mode: str = "reference", kernel: str = "matlab", scale: int = 4,
-                 default_crop: bool = False):
-        """default_crop: give each new image a centre crop box when the current one does not fit it
-        (the window always shows a box; `srviewer compare` scores a crop only when asked)."""
+                 default_crop: bool = False, blind_when_small: bool = False):
+        """The window's two habits, off for the CLI: default_crop gives each new image a centre crop
+        box when the current one does not fit it (`srviewer compare` scores a crop only when asked);
+        blind_when_small switches an image too small for reference mode to blind mode, with a warning
+        (`srviewer compare` refuses it in one line naming blind mode)."""
         self.events = Events(*EVENT_NAMES)
         self.registry = registry
         self.image = None
@@ -78,7 +80,7 @@ class ComparisonSession:
         self.mode, self.kernel, self.scale = "reference", "matlab", scale
         self.set_mode(mode)
         self.set_kernel(kernel)
-        self.default_crop = default_crop
+        self.default_crop, self.blind_when_small = default_crop, blind_when_small
         self.request: cmp.CompareRequest | None = None
         self.prepared: cmp.Prepared | None = None
         self.status: dict[str, str] = {}
@@ -114,15 +116,14 @@ class ComparisonSession:
     # -- running --------------------------------------------------------------------------------
     def start(self) -> cmp.CompareRequest | None:
         """Begin a run of the ticked methods on the image: the previous results go. None (and a
-        `message`) when there is no image or no method; an image too small for reference mode
-        switches the session to blind mode (with a warning)."""
+        `message`) when there is no image or no method."""
         if self.image is None:
             self.events.message.emit("warning", "Open an image first.")
             return None
         if not self.methods:
             self.events.message.emit("warning", "Tick at least one method.")
             return None
-        if self.mode == "reference" and min(self.image.height, self.image.width) < 4 * self.scale:
+        if self.blind_when_small and self.mode == "reference" and min(self.image.height, self.image.width) < 4 * self.scale:
             self.events.message.emit("warning", "This image is too small for reference mode: switching to blind mode.")
             self.set_mode("blind")
         self.request = cmp.CompareRequest(image=self.image, methods=list(self.methods), mode=self.mode,

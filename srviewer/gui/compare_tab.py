@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from srviewer.core import inspect
+from srviewer.core import inspection_images
 from srviewer.core.session import ComparisonSession
 from srviewer.gui.compare_view import CompareView
 from srviewer.gui.controls_panel import ControlsPanel
@@ -60,7 +60,7 @@ class CompareTab(QWidget):
         layout.addWidget(self.controls)
         layout.addLayout(column, 1)
 
-        self.session = ComparisonSession(registry, default_crop=True)
+        self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True)
         self._crop_timer = QTimer(self)
         self._crop_timer.setSingleShot(True)
         self._crop_timer.setInterval(60)
@@ -193,14 +193,14 @@ class CompareTab(QWidget):
         """The crop strip (magnified crops with their scores) and the panels' captions."""
         session, prepared = self.session, self.session.prepared
         if session.crop is not None and prepared is not None:
-            self.crops.show_crop("LR", inspect.magnified(prepared.lr, session.crop_in_lr(), session.scale * MAGNIFY),
+            self.crops.show_crop("LR", inspection_images.magnified(prepared.lr, session.crop_in_lr(), session.scale * MAGNIFY),
                                  "input, nearest")
             for name, result in session.results.items():
                 s = session.crop_scores.get(name)
                 caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)" if s else ""
-                self.crops.show_crop(name, inspect.magnified(result.sr, session.crop, MAGNIFY), caption)
+                self.crops.show_crop(name, inspection_images.magnified(result.sr, session.crop, MAGNIFY), caption)
             if prepared.hr is not None:
-                self.crops.show_crop("HR", inspect.magnified(prepared.hr, session.crop, MAGNIFY), "ground truth")
+                self.crops.show_crop("HR", inspection_images.magnified(prepared.hr, session.crop, MAGNIFY), "ground truth")
         self._refresh_overlays()
 
     def _update_inspector(self) -> None:

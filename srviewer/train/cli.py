@@ -13,7 +13,8 @@ from pathlib import Path
 
 _SR_FLAGS = {
     # flag: (type, help)
-    "data": (str, "comma-separated folders of HR images, or tfds:div2k/bicubic_x4"),
+    "data": (str, "comma-separated folders of HR images, tfds:div2k/bicubic_x4, or sample "
+             "(scikit-image's bundled photos: offline, a demo run)"),
     "val": (str, "folder of HR validation images (default ../shared/datasets/sr-val/Set5/HR when it "
                 "exists; `none`: no validation)"),
     "steps": (int, "total steps of the run"),
@@ -89,6 +90,7 @@ def _resolve(args) -> tuple:
 
     from srviewer.errors import DataError
     from srviewer.train.sr_config import SRConfig, read_config_file
+    from srviewer.train.sr_data import is_named_source
 
     values: dict = {}
     saved: dict = {}
@@ -111,7 +113,7 @@ def _resolve(args) -> tuple:
             if isinstance(value, str):
                 value = [value] if key == "data" else value
             if value is not None and str(value).lower() != "none":
-                from_file[key] = [str((base / v).resolve()) if not str(v).startswith("tfds:") else v
+                from_file[key] = [str((base / v).resolve()) if not is_named_source(v) else v
                                   for v in value] if key == "data" else str((base / value).resolve())
         values.update(from_file)
     for name in list(_SR_FLAGS) + ["batch_norm", "bicubic_residual", "keep_generators"]:
@@ -119,7 +121,7 @@ def _resolve(args) -> tuple:
         if value is None:
             continue
         if name == "data":
-            value = [str(Path(v).resolve()) if not v.startswith("tfds:") else v for v in value.split(",") if v]
+            value = [str(Path(v).resolve()) if not is_named_source(v) else v for v in value.split(",") if v]
         elif name in ("val", "init") and value.lower() not in ("", "none"):
             value = str(Path(value).resolve())
         elif name == "lr_boundaries":

@@ -26,7 +26,7 @@ from srviewer.errors import DataError, ModelFileError, SrviewerError
 from srviewer.train.events import EventLog, print_progress, read_events
 from srviewer.train.run_index import GENERATORS_DIR, generator_name
 from srviewer.train.sr_config import SRConfig
-from srviewer.train.sr_data import PatchSampler, load_training_data, make_dataset
+from srviewer.train.sr_data import PatchSampler, is_named_source, load_training_data, make_dataset
 
 STOP_FILE = "STOP"
 LABELS = {"srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
@@ -350,5 +350,5 @@ def validation_history(run_dir: Path) -> list[dict]:
 
 def check_data_readable(cfg: SRConfig) -> None:
     for item in cfg.data:
-        if not item.startswith("tfds:") and not Path(item).is_dir():
+        if not is_named_source(item) and not Path(item).is_dir():
             raise DataError(f"training data folder {item} does not exist")
