@@ -50,7 +50,7 @@ class CompareTab(QWidget):
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.view)
         right.addWidget(self.lower)
-        right.setStretchFactor(0, 3)
+        right.setStretchFactor(0, 2)       # the crop strip (the notebook's figure) gets a third
         right.setStretchFactor(1, 1)
         self.splitter = right
         column = QVBoxLayout()
