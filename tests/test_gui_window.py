@@ -1,5 +1,6 @@
 """The comparison window driven as a user would: open, run, zoom, crop, cancel, export."""
 
+import csv
 import os
 import subprocess
 import sys
@@ -7,13 +8,13 @@ import threading
 
 import numpy as np
 import pytest
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-pytest.importorskip("PySide6")
-
-from srviewer.core.images import write_image  # noqa: E402
-from srviewer.core.methods import BicubicMethod, Method, MethodRegistry  # noqa: E402
-from srviewer.gui.app import configure_pyqtgraph  # noqa: E402
-from srviewer.gui.settings import WindowSettings  # noqa: E402
+from srviewer.core.conventions import rgb_to_y
+from srviewer.core.images import write_image
+from srviewer.core.methods import BicubicMethod, Method, MethodRegistry
+from srviewer.gui.app import configure_pyqtgraph
+from srviewer.gui.settings import WindowSettings
 
 
 class Slow(Method):
@@ -104,9 +105,15 @@ def test_crop_box_updates_the_strip_and_overlays(qtbot, window, photo):
     _open_and_wait(qtbot, window, photo)
     tab = window.compare
     tab.view.set_crop((8, 8, 40, 40))
-    qtbot.waitUntil(lambda: "crop" in tab.view.panels["bicubic"].overlay, timeout=3000)
+    sr, hr = (x[8:48, 8:48] for x in (tab.results["bicubic"].sr, tab.prepared.hr))
+    y_sr, y_hr = rgb_to_y(sr), rgb_to_y(hr)   # scikit-image on the cropped arrays, no border
+    expected_psnr = peak_signal_noise_ratio(y_hr, y_sr, data_range=255)
+    expected_ssim = structural_similarity(y_sr, y_hr, gaussian_weights=True, sigma=1.5,
+                                          use_sample_covariance=False, data_range=255)
+    expected = f"{expected_psnr:.2f} dB / {expected_ssim:.4f}"
+    qtbot.waitUntil(lambda: expected in tab.crops.caption("bicubic"), timeout=3000)
+    assert f"crop {expected_psnr:.2f} dB / {expected_ssim:.4f}" in tab.view.panels["bicubic"].overlay
     caption = tab.crops.caption("bicubic")
-    assert "dB" in caption
     tile = tab.crops.tiles["bicubic"].image.pixmap()
     assert tile is not None and not tile.isNull()
     assert all(p.roi.isVisible() for p in tab.view.panels.values())
@@ -155,6 +162,11 @@ def test_export_writes_results_and_metrics(qtbot, window, photo, tmp_path):
     assert window.export_to(out)
     names = {p.name for p in out.iterdir()}
     assert {"bicubic.png", "bicubic_cv.png", "lr.png", "hr.png", "metrics.csv", "manifest.json", "figure.png"} <= names
+    rows = {r["method"]: r for r in csv.DictReader((out / "metrics.csv").open())}
+    for name in ("bicubic", "bicubic_cv"):  # the crop caption and metrics.csv show the same figures
+        psnr_y, ssim_y = float(rows[name]["crop_psnr_y"]), float(rows[name]["crop_ssim_y"])
+        qtbot.waitUntil(lambda: f"{psnr_y:.2f} dB / {ssim_y:.4f}" in window.compare.crops.caption(name),
+                        timeout=3000)
 
 
 def test_settings_persist_between_windows(qtbot, window, settings):

@@ -23,7 +23,7 @@ import numpy as np
 
 from srviewer.core.cancel import CancelToken
 from srviewer.core.conventions import KERNELS, downscale, mod_crop
-from srviewer.core.images import LoadedImage, from_float, to_display_range, to_float, to_uint8
+from srviewer.core.images import LoadedImage, from_float, to_metric_range, to_float, to_uint8
 from srviewer.core.metrics import score
 from srviewer.core.result_images import ResultImage
 from srviewer.errors import Cancelled, SrviewerError
@@ -171,7 +171,7 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
     yield prepared
     bit_depth = request.image.bit_depth
     lr_float = to_float(prepared.lr_native)
-    hr_scored = None if prepared.hr_native is None else to_display_range(prepared.hr_native)
+    hr_scored = None if prepared.hr_native is None else to_metric_range(prepared.hr_native)
     results: dict[str, MethodFinished] = {}
     failed: dict[str, str] = {}
     for name in request.methods:
@@ -222,7 +222,7 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
             continue
         scores = None
         if hr_scored is not None:
-            scores = score(to_display_range(sr_native), hr_scored, border=request.scale, is_grey=prepared.is_grey)
+            scores = score(to_metric_range(sr_native), hr_scored, border=request.scale, is_grey=prepared.is_grey)
         finished = MethodFinished(name, to_uint8(sr_native), sr_native, scores, seconds,
                                   getattr(method, "label", "") or name,
                                   np.clip(np.asarray(value, np.float32), 0.0, 1.0), _device(method), notes)

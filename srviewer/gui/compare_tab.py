@@ -13,7 +13,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from srviewer.core import compare as cmp
-from srviewer.core import inspect
+from srviewer.core import inspection_images
+from srviewer.core.metrics import score_region
 from srviewer.gui.compare_view import CompareView
 from srviewer.gui.controls_panel import ControlsPanel
 from srviewer.gui.crop_panel import CropPanel
@@ -27,6 +28,14 @@ def _fmt(v: float | None, digits: int) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     return "∞" if math.isinf(v) else f"{v:.{digits}f}"
+
+
+def crop_caption_scores(sr, hr, rect, is_grey: bool) -> dict[str, float]:
+    """The crop caption's psnr_y/ssim_y: `metrics.score_region` (what metrics.csv holds); nan outside."""
+    try:
+        return score_region(sr, hr, rect, is_grey=is_grey, y_only=True)
+    except ValueError:
+        return {"psnr_y": math.nan, "ssim_y": math.nan}
 
 
 class CompareTab(QWidget):
@@ -219,17 +228,17 @@ class CompareTab(QWidget):
             if key == "LR":
                 x, y, w, h = rect
                 lr_rect = (x // scale, y // scale, max(1, -(-w // scale)), max(1, -(-h // scale)))
-                crop = inspect.magnified(self.prepared.lr, lr_rect, scale * MAGNIFY)
+                crop = inspection_images.magnified(self.prepared.lr, lr_rect, scale * MAGNIFY)
                 self.crops.show_crop("LR", crop, "input, nearest")
                 continue
             caption = ""
             if key != "HR" and self.prepared.hr is not None:
-                s = inspect.crop_scores_y(img, self.prepared.hr, rect, self.prepared.is_grey)
+                s = crop_caption_scores(img, self.prepared.hr, rect, self.prepared.is_grey)
                 self._crop_scores[key] = s
                 caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)"
             elif key == "HR":
                 caption = "ground truth"
-            self.crops.show_crop(key, inspect.magnified(img, rect, MAGNIFY), caption)
+            self.crops.show_crop(key, inspection_images.magnified(img, rect, MAGNIFY), caption)
         self._refresh_overlays()
 
     def _update_inspector(self) -> None:
