@@ -180,18 +180,6 @@ def _parse_crop(text: str | None):
     return (x, y, w, h)
 
 
-def _checked_crop(crop, prepared, scale: int):
-    """The --crop box clipped to the output image; SrviewerError when it lies outside."""
-    from srviewer.core.export import clip_rect
-
-    if crop is None:
-        return None
-    try:
-        return clip_rect(crop, (prepared.lr.shape[0] * scale, prepared.lr.shape[1] * scale))
-    except ValueError as exc:
-        raise SrviewerError(f"--crop: {exc}") from None
-
-
 def _json_safe(obj):
     """Strict JSON: non-finite floats (PSNR of identical images is inf) become null."""
     if isinstance(obj, float):
@@ -208,10 +196,9 @@ def _fmt(v, digits):
 
 
 def run_compare(args) -> int:
-    from srviewer.core import compare as cmp
-    from srviewer.core.export import crop_rows, export_results
     from srviewer.core.images import read_image
     from srviewer.core.result_images import add_results
+    from srviewer.core.session import ComparisonSession
     from srviewer.errors import ImageWriteError
 
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():   # before the methods run
@@ -222,29 +209,30 @@ def run_compare(args) -> int:
     for name in results:   # a result of the wrong size is one line, before anything runs
         registry.get(name).fitted(loaded.rgb.shape[:2], args.mode)
     names = [n for n in args.methods.split(",") if n] + added + results
-    names = _usable(registry, list(dict.fromkeys(names)))
+    session = ComparisonSession(registry, mode=args.mode, kernel=args.kernel)
+    session.set_image(loaded)
+    session.set_methods(_usable(registry, list(dict.fromkeys(names))))
     crop = _parse_crop(args.crop)
-    request = cmp.CompareRequest(image=loaded, methods=names, mode=args.mode, kernel=args.kernel)
-    prepared = finished = None
-    for event in cmp.run_comparison(request, registry):
-        if isinstance(event, cmp.Prepared):
-            prepared = event
-            crop = _checked_crop(crop, prepared, request.scale)
-        elif isinstance(event, cmp.MethodProgress):
-            _progress_printer(event.name)(event.fraction)
-        elif isinstance(event, cmp.MethodFinished):
-            _done_line(event.name, event.seconds)
-            for note in event.notes:
-                print(f"note: {note}", file=sys.stderr)
-        elif isinstance(event, cmp.MethodFailed):
-            print(f"srviewer: {event.name} failed: {event.message}", file=sys.stderr)
-        elif isinstance(event, cmp.RunFinished):
-            finished = event
+
+    def check_crop(_prepared) -> None:   # once the output size is known, before any method runs
+        try:
+            session.set_crop(crop)
+        except ValueError as exc:
+            raise SrviewerError(f"--crop: {exc}") from None
+
+    session.events.prepared.connect(check_crop)
+    session.events.message.connect(lambda level, text: print(f"{'note' if level == 'info' else 'srviewer'}: {text}",
+                                                             file=sys.stderr))
+    session.events.method_progress.connect(lambda name, fraction: _progress_printer(name)(fraction))
+    session.events.method_finished.connect(lambda r: _done_line(r.name, r.seconds))
+    session.events.method_failed.connect(lambda name, message: print(f"srviewer: {name} failed: {message}",
+                                                                     file=sys.stderr))
+    finished = session.run()
     if not finished.results:
         raise MethodUnavailable("no method produced a result: " + "; ".join(f"{n}: {m}" for n, m in finished.failed.items()))
-    region = crop_rows(prepared.hr, finished.results, crop, prepared.is_grey)
+    crop, region = session.crop, session.crop_scores
     if args.out:
-        export_results(args.out, prepared.lr, prepared.hr, finished.results, crop, request, prepared, registry)
+        session.export(args.out)
     if args.json:
         print(json.dumps(_json_safe({
             "image": str(args.image), "mode": args.mode, "kernel": args.kernel, "crop": crop,

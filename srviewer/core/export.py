@@ -133,36 +133,36 @@ def _write_or_fail(writer, path: Path, content) -> None:
         raise ImageWriteError(f"{path}: could not be written ({exc.strerror or exc})") from None
 
 
-def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None, prepared=None,
-                   registry=None) -> list[Path]:
-    """Write the comparison into out_dir; returns the files written.
+def export_results(session, out_dir) -> list[Path]:
+    """Write a comparison session (core.session.ComparisonSession) into out_dir; returns the files.
 
-    lr, hr: RGB uint8 (hr None in blind mode); results: name -> compare.MethodFinished; crop_rect:
-    (x, y, w, h) in HR pixels or None; request: the compare.CompareRequest (kernel, scale, image path
-    for the manifest); prepared: its compare.Prepared (the LR/HR at the image's own bit depth);
-    registry: to name the weights files in the manifest. Raises ImageWriteError.
+    It reads the session's prepared LR/HR (RGB uint8 for the figures, the image's own bit depth for
+    lr.png/hr.png), its results (name -> compare.MethodFinished), its crop box (x, y, w, h) in HR
+    pixels or None and the crop scores computed for it, its request (kernel, scale, image path for
+    the manifest) and its registry (the weights files in the manifest). Raises ImageWriteError.
     """
+    request, prepared, results, registry = session.request, session.prepared, session.results, session.registry
+    crop_rect = session.crop
+    lr, hr = prepared.lr, prepared.hr
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:   # e.g. a file of that name: a user error, not a crash
         raise ImageWriteError(f"{out}: cannot be the export folder ({exc.strerror or exc})") from None
     written: list[Path] = []
-    scale = request.scale if request is not None else 4
-    is_grey = bool(getattr(prepared, "is_grey", False))
-    lr_native = prepared.lr_native if prepared is not None else lr
-    hr_native = prepared.hr_native if prepared is not None else hr
-    write_image(out / "lr.png", lr_native)
+    scale = request.scale
+    is_grey = bool(prepared.is_grey)
+    write_image(out / "lr.png", prepared.lr_native)
     written.append(out / "lr.png")
     if hr is not None:
-        write_image(out / "hr.png", hr_native)
+        write_image(out / "hr.png", prepared.hr_native)
         written.append(out / "hr.png")
     files = {}
     for name, r in results.items():
         files[name] = out / f"{file_stem(name)}.png"
         write_image(files[name], r.sr_native)
         written.append(files[name])
-    region = crop_rows(hr, results, crop_rect, is_grey)
+    region = {name: session.crop_scores[name] for name in results if name in session.crop_scores}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["method", *METRIC_KEYS, "seconds"] + ([f"crop_{k}" for k in METRIC_KEYS] if region else [])
@@ -186,9 +186,9 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
         "python": platform.python_version(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": "reference" if hr is not None else "blind",
-        "kernel": request.kernel if request else None,
+        "kernel": request.kernel,
         "scale": scale,
-        "image": str(request.image.path) if request and request.image.path else None,
+        "image": str(request.image.path) if request.image.path else None,
         "methods": {name: {"label": r.label or name, "file": files[name].name, "seconds": round(r.seconds, 4),
                            "device": getattr(r, "device", ""), "notes": list(getattr(r, "notes", []))}
                     for name, r in results.items()},
@@ -197,7 +197,7 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
         "scores": {name: r.scores for name, r in results.items()},
         "crop_scores": region or None,
         "files": {p.name: _sha256(p) for p in written},
-        "input_sha256": _sha256(request.image.path) if request and request.image.path else None,
+        "input_sha256": _sha256(request.image.path) if request.image.path else None,
         "weights": _weights(registry, results),
         "result_images": _weights(registry, results, result_images=True),
         "device": _device(),
