@@ -100,6 +100,8 @@ class CompareTab(QWidget):
 
     # -- user actions, forwarded to the session ---------------------------------------------
     def set_image(self, loaded, run: bool = True) -> None:
+        if loaded is not self.session.image:
+            self.view.fit()          # a new image is shown whole; a re-run keeps the region in view
         self.session.set_image(loaded)
         if run:
             self.run()
