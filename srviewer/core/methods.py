@@ -1,4 +1,5 @@
-"""The registry of upscalers, by name: bicubic, srcnn, srresnet, srgan and user models.
+"""The registry of upscalers, by name: bicubic, the shipped learned methods in lineage order (srcnn,
+fsrcnn, espcn, vdsr, srresnet, srgan; core/lineage.py) and user models.
 
 A method takes the LR image as HxWx3 float32 RGB in [0, 1] and returns the x`scale` image,
 float32 RGB in [0, 1] (clipped). Learned methods load their model on first use (TensorFlow is
@@ -17,6 +18,7 @@ import numpy as np
 
 import srviewer
 from srviewer.core.conventions import upscale_bicubic
+from srviewer.core.lineage import LINEAGE
 from srviewer.errors import MethodUnavailable, ModelFileError, SrviewerError
 
 
@@ -45,11 +47,8 @@ def tile_sizes(first: int | None = None) -> tuple[int, ...]:
 
 
 TILE_SIZES = tile_sizes()
-SHIPPED = {
-    "srcnn": ("SRCNN", "srviewer train srcnn --config configs/srcnn.json"),
-    "srresnet": ("SRResNet", "srviewer train srresnet --config configs/srresnet.json"),
-    "srgan": ("SRGAN", "srviewer train srgan --config configs/srgan.json"),
-}
+# the learned methods shipped in weights/, in lineage order: name -> (label, the command that trains it)
+SHIPPED = {step.name: (step.label, step.train_command) for step in LINEAGE if step.train_command}
 
 
 class Method:
