@@ -31,7 +31,7 @@ def test_bicubic_both_kernels(rng):
 def test_missing_weights_make_methods_unavailable_with_the_file_name(tmp_path, monkeypatch):
     monkeypatch.setenv("SRVIEWER_WEIGHTS", str(tmp_path))
     registry = methods.default_registry()
-    assert registry.names() == ["bicubic", "srcnn", "srresnet", "srgan"]
+    assert registry.names() == ["bicubic", "srcnn", "fsrcnn", "espcn", "vdsr", "srresnet", "srgan"]   # lineage order
     ok, reason = registry.get("srgan").availability()
     assert not ok and "srgan.weights.h5 not found" in reason and "srviewer train srgan" in reason
     with pytest.raises(MethodUnavailable, match="srgan.weights.h5 not found"):

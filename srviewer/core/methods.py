@@ -1,4 +1,5 @@
-"""The registry of upscalers, by name: bicubic, srcnn, srresnet, srgan and user models.
+"""The registry of upscalers, by name: bicubic, the shipped learned methods in lineage order (srcnn,
+fsrcnn, espcn, vdsr, srresnet, srgan; core/lineage.py) and user models.
 
 A method takes the LR image as HxWx3 float32 RGB in [0, 1] and returns the x`scale` image,
 float32 RGB in [0, 1] (clipped). Learned methods load their model on first use (TensorFlow is
@@ -17,6 +18,7 @@ import numpy as np
 
 import srviewer
 from srviewer.core.conventions import upscale_bicubic
+from srviewer.core.lineage import LINEAGE
 from srviewer.errors import MethodUnavailable, ModelFileError, SrviewerError
 
 
@@ -44,11 +46,8 @@ def tile_sizes(first: int | None = None) -> tuple[int, ...]:
 
 
 TILE_SIZES = tile_sizes()
-SHIPPED = {
-    "srcnn": ("SRCNN", "srviewer train srcnn --config configs/srcnn.json"),
-    "srresnet": ("SRResNet", "srviewer train srresnet --config configs/srresnet.json"),
-    "srgan": ("SRGAN", "srviewer train srgan --config configs/srgan.json"),
-}
+# the learned methods shipped in weights/, in lineage order: name -> (label, the command that trains it)
+SHIPPED = {step.name: (step.label, step.train_command) for step in LINEAGE if step.train_command}
 
 
 class Method:
@@ -80,7 +79,14 @@ class BicubicMethod(Method):
         out = upscale_bicubic(np.asarray(rgb_float, np.float32), self.scale, self.kernel)
         if progress is not None:
             progress(1.0)
-        return np.clip(out, 0.0, 1.0)
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def upscale_native(self, rgb: np.ndarray, progress=None, cancel=None) -> np.ndarray:
+        """HxWx3 uint8/uint16 -> the same dtype, equal to from_float(upscale(to_float(rgb))), computed
+        strip by strip: a big photo never exists as a float image (`bicubic_stream`)."""
+        from srviewer.core.bicubic_stream import upscale_native
+
+        return upscale_native(rgb, self.scale, self.kernel, progress=progress, cancel=cancel)
 
 
 class ModelMethod(Method):
@@ -321,16 +327,22 @@ weights_dir_default = weights_dir
 def upscale_image(method: Method, loaded, progress=None, cancel=None):
     """A LoadedImage upscaled: colour through the method, alpha bicubic (MATLAB kernel), bit depth kept.
 
+    Bicubic colour and the alpha plane are computed strip by strip at the image's depth
+    (`bicubic_stream`): the same values as through float, without a float copy of the result.
+
     loaded.rgb: HxWx3 uint8/uint16; returns a LoadedImage of (H*s)x(W*s), same dtype, path None.
     """
+    from srviewer.core.bicubic_stream import upscale_native
     from srviewer.core.images import LoadedImage, from_float, to_float
 
-    sr = method.upscale(to_float(loaded.rgb), progress=progress, cancel=cancel)
+    if isinstance(method, BicubicMethod):   # strip by strip at the image's depth: bounded memory
+        rgb = method.upscale_native(loaded.rgb, progress=progress, cancel=cancel)
+    else:
+        rgb = from_float(method.upscale(to_float(loaded.rgb), progress=progress, cancel=cancel), loaded.bit_depth)
     alpha = None
     if loaded.alpha is not None:
-        alpha_f = upscale_bicubic(to_float(loaded.alpha)[..., None], method.scale, "matlab")[..., 0]
-        alpha = from_float(alpha_f, loaded.bit_depth)
-    return LoadedImage(rgb=from_float(sr, loaded.bit_depth), alpha=alpha, bit_depth=loaded.bit_depth,
+        alpha = upscale_native(loaded.alpha, method.scale, "matlab")
+    return LoadedImage(rgb=rgb, alpha=alpha, bit_depth=loaded.bit_depth,
                        is_grey=loaded.is_grey, path=None, notes=list(loaded.notes))
 
 
