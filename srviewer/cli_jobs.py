@@ -33,8 +33,10 @@ def _add_common(p) -> None:
     p.add_argument("--weights-dir", default=None, help="folder of NAME.weights.h5 + NAME.json (default: weights/)")
     p.add_argument("--kernel", choices=("matlab", "opencv"), default="matlab",
                    help="bicubic kernel: matlab (antialiased imresize, the papers') or opencv (INTER_CUBIC)")
-    p.add_argument("--model", action="append", default=[], metavar="FILE",
-                   help="add a Keras model file as a method (.keras, .h5, or .weights.h5 + .json)")
+    from srviewer.core.formats import help_text
+
+    p.add_argument("--model", action="append", default=[], metavar="FILE_OR_FOLDER",
+                   help="add a model as a method; " + help_text())
     p.add_argument("--trust-model-code", action="store_true",
                    help="allow model files that carry code (Lambda layers): only for files you trust")
     p.add_argument("--tile", type=_positive_int, default=None, metavar="N",
@@ -66,6 +68,8 @@ def register(subparsers) -> None:
     cmp_.add_argument("-o", "--out", help="export folder: result images, figure.png, metrics.csv, manifest.json")
     cmp_.add_argument("--crop", help="x,y,w,h in HR pixels for crop scores and the figure (default: a centre crop)")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    cmp_.add_argument("--result", action="append", default=[], metavar="NAME=FILE",
+                      help="add a result image made elsewhere as a method (the HR's size, or the LR's x4 in blind mode)")
     _add_common(cmp_)
     cmp_.set_defaults(func=run_compare)
 
@@ -74,6 +78,9 @@ def register(subparsers) -> None:
     b.add_argument("--lr-dir", help="use these LR files (paired with the HR files in sorted order) instead of making them")
     b.add_argument("--methods", default=DEFAULT_METHODS)
     b.add_argument("--json", action="store_true")
+    b.add_argument("--result", action="append", default=[], metavar="NAME=FOLDER",
+                   help="add a folder of result images made elsewhere as a method, paired with the HR files "
+                        "by stem, by stem plus a suffix (img_001_SR.png), else in sorted order")
     _add_common(b)
     b.set_defaults(func=run_bench)
 
@@ -192,6 +199,7 @@ def _fmt(v, digits):
 
 def run_compare(args) -> int:
     from srviewer.core.images import read_image
+    from srviewer.core.result_images import add_results
     from srviewer.core.session import ComparisonSession
     from srviewer.errors import ImageWriteError
 
@@ -199,7 +207,10 @@ def run_compare(args) -> int:
         raise ImageWriteError(f"{args.out} is a file: -o wants an export folder")
     loaded = read_image(args.image)
     registry, added = _registry(args)
-    names = [n for n in args.methods.split(",") if n] + added
+    results = add_results(registry, args.result)
+    for name in results:   # a result of the wrong size is one line, before anything runs
+        registry.get(name).fitted(loaded.rgb.shape[:2], args.mode)
+    names = [n for n in args.methods.split(",") if n] + added + results
     session = ComparisonSession(registry, mode=args.mode, kernel=args.kernel)
     session.set_image(loaded)
     session.set_methods(_usable(registry, list(dict.fromkeys(names))))
@@ -249,10 +260,13 @@ def run_compare(args) -> int:
 
 def run_bench(args) -> int:
     from srviewer.core.bench import bench
+    from srviewer.core.result_images import add_results
 
     registry, added = _registry(args)
+    added += add_results(registry, args.result, folders=True)
     names = _usable(registry, list(dict.fromkeys([n for n in args.methods.split(",") if n] + added)))
-    rows = bench(args.hr_dir, names, registry, lr_dir=args.lr_dir, kernel=args.kernel)
+    rows = bench(args.hr_dir, names, registry, lr_dir=args.lr_dir, kernel=args.kernel,
+                 report=lambda line: print(line, file=sys.stderr))
     if args.json:
         summary = {r["method"]: {k: r[k] for k in ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "sharpness")}
                    | {"n": sum(1 for x in rows if x["method"] == r["method"] and x["image"] != "mean")}
@@ -260,6 +274,8 @@ def run_bench(args) -> int:
         print(json.dumps(_json_safe({
             "hr_dir": str(args.hr_dir), "lr_dir": args.lr_dir, "kernel": args.kernel,
             "convention": "Y BT.601, border 4, data range 255", "methods": summary,
+            "result_pairing": {n: [[hr.name, res.name, rule] for hr, res, rule in registry.get(n).pairing.pairs]
+                               for n in names if getattr(registry.get(n), "pairing", None)},
             "images": [r for r in rows if r["image"] != "mean"]}), indent=2))
         return 0
     print(f"{'method':<12} {'image':<14} {'PSNR-Y':>8} {'SSIM-Y':>8} {'PSNR-RGB':>9} {'SSIM-RGB':>9} {'sharp':>6}")

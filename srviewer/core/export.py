@@ -2,7 +2,8 @@
 
 Files (all written atomically): `lr.png`, `hr.png` (reference mode), `NAME.png` per method (16-bit
 kept for 16-bit inputs), `metrics.csv` (whole-image and, with a crop box, crop scores), `manifest.json`
-(versions, kernel, mode, convention, input and file hashes, weights, device), `figure.png` (full views
+(versions, kernel, mode, convention, input and file hashes, weights and result images' files with their
+sha256, device), `figure.png` (full views
 with the crop box above magnified crops) and `crops.png` (the magnified crops side by side with their
 PSNR/SSIM, the notebook's figure). Without a crop box the figures use a centre crop.
 """
@@ -25,6 +26,7 @@ from srviewer.core.atomic import atomic_write_json, atomic_write_text
 from srviewer.core.figure import comparison_figure, crop_figure
 from srviewer.core.images import write_image
 from srviewer.core.metrics import score_region
+from srviewer.core.result_images import ResultImage
 from srviewer.errors import ImageWriteError
 
 CONVENTION = "PSNR/SSIM on Y of BT.601 (MATLAB rgb2ycbcr), border = scale, data range 255; RGB likewise"
@@ -35,11 +37,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _weights(registry, results) -> dict:
+def _weights(registry, results, result_images: bool = False) -> dict:
+    """The file and sha256 of each result's model file, or (`result_images`) of each result image."""
     out = {}
     for name in results:
-        path = getattr(registry.get(name), "path", None) if registry is not None and name in registry else None
-        if path is not None and Path(path).exists():
+        method = registry.get(name) if registry is not None and name in registry else None
+        path = getattr(method, "path", None)
+        if path is not None and Path(path).exists() and isinstance(method, ResultImage) == result_images:
             out[name] = {"file": str(path), "sha256": _sha256(Path(path))}
     return out
 
@@ -186,7 +190,8 @@ def export_results(session, out_dir) -> list[Path]:
         "scale": scale,
         "image": str(request.image.path) if request.image.path else None,
         "methods": {name: {"label": r.label or name, "file": files[name].name, "seconds": round(r.seconds, 4),
-                           "device": getattr(r, "device", "")} for name, r in results.items()},
+                           "device": getattr(r, "device", ""), "notes": list(getattr(r, "notes", []))}
+                    for name, r in results.items()},
         "convention": CONVENTION,
         "crop": list(crop_rect) if crop_rect is not None else None,
         "scores": {name: r.scores for name, r in results.items()},
@@ -194,6 +199,7 @@ def export_results(session, out_dir) -> list[Path]:
         "files": {p.name: _sha256(p) for p in written},
         "input_sha256": _sha256(request.image.path) if request.image.path else None,
         "weights": _weights(registry, results),
+        "result_images": _weights(registry, results, result_images=True),
         "device": _device(),
     }
     _write_or_fail(atomic_write_json, out / "manifest.json", manifest)

@@ -160,6 +160,8 @@ class ComparisonSession:
             self.status[event.name], self.progress[event.name] = "done", 1.0
             self._score_crop([event.name])
             self.events.method_finished.emit(event)
+            for note in event.notes:   # e.g. a result image cropped to the HR's mod-crop
+                self.events.message.emit("info", note)
         elif isinstance(event, cmp.MethodFailed):
             self.failed[event.name] = event.message
             self.status[event.name] = "failed"
