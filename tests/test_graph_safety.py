@@ -93,3 +93,15 @@ def test_tflite_custom_and_flex_operators_are_refused():
     assert refuse_unlisted({"CONV_2D": "operator 0", "DEPTH_TO_SPACE": "operator 1"}, ALLOWED_TFLITE_OPS, "m", False) == []
     with pytest.raises(ModelFileError, match="MyCustomOp"):
         refuse_unlisted({"CONV_2D": "operator 0", "MyCustomOp": "operator 1"}, ALLOWED_TFLITE_OPS, "m", False)
+
+
+def test_importing_the_tensorflow_format_modules_imports_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; import srviewer.core.formats.tf_graph, srviewer.core.formats.saved_model, "
+            "srviewer.core.formats.tflite, srviewer.core.formats.graph_safety; "
+            "bad = [m for m in ('tensorflow', 'keras', 'ai_edge_litert') if m in sys.modules]; "
+            "sys.exit(str(bad) if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-300:]
