@@ -15,7 +15,7 @@ trained file is needed.
             model's FLOPs divided by the conv throughput
 - large:    a 4000x3000 LR through ModelMethod (tiled): seconds, peak RSS
 - metrics:  PSNR+SSIM (Y and RGB) on a 2040x1356 pair next to scikit-image, and the crop figures
-            (PSNR+SSIM on Y of a 512x512 crop, inspect.crop_scores_y) in ms
+            (PSNR+SSIM on Y of a 512x512 crop, metrics.score_region(y_only=True)) in ms
 - gui:      `srviewer` start to the window shown (child process, offscreen), TF imported or not;
             the largest gap of a 10 ms timer during a 512x512 SRGAN comparison in the window
 - train:    SRResNet steps/s with the real input pipeline against one batch in memory
@@ -199,7 +199,7 @@ def case_large(quick: bool) -> dict:
 def case_metrics(quick: bool) -> dict:
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-    from srviewer.core import conventions, inspect, metrics
+    from srviewer.core import conventions, metrics
 
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:1356, 0:2040]
@@ -221,7 +221,7 @@ def case_metrics(quick: bool) -> dict:
     sk, _ = _median_time(reference, n)
     ours, ref = metrics.score(sr, hr, border=4), reference()
     rect = (700, 400, 512, 512)
-    crop, _ = _median_time(lambda: inspect.crop_scores_y(sr, hr, rect), 10 if quick else 30)
+    crop, _ = _median_time(lambda: metrics.score_region(sr, hr, rect, y_only=True), 10 if quick else 30)
     cy = [conventions.rgb_to_y(v[400:912, 700:1212]) for v in (sr, hr)]
     opts = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255)
     crop_sk, _ = _median_time(lambda: (peak_signal_noise_ratio(cy[1], cy[0], data_range=255),
@@ -302,7 +302,7 @@ def case_gui_gap(quick: bool) -> dict:
                 time.sleep(0.001)
             timer.stop()
             runs.append({"max_gap_ms": max(gaps) if gaps else None, "seconds": time.perf_counter() - t0,
-                         "ok": "srgan" in win.compare.results})
+                         "ok": "srgan" in win.compare.session.results})
         win.compare.runner.wait_all(5000)
         registry.process.close()
     return {"first_run": runs[0], "warm_run": runs[1], "max_gap_ms": max(r["max_gap_ms"] for r in runs),

@@ -1,5 +1,6 @@
 """The comparison window driven as a user would: open, run, zoom, crop, cancel, export."""
 
+import csv
 import os
 import subprocess
 import sys
@@ -7,13 +8,13 @@ import threading
 
 import numpy as np
 import pytest
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-pytest.importorskip("PySide6")
-
-from srviewer.core.images import write_image  # noqa: E402
-from srviewer.core.methods import BicubicMethod, Method, MethodRegistry  # noqa: E402
-from srviewer.gui.app import configure_pyqtgraph  # noqa: E402
-from srviewer.gui.settings import WindowSettings  # noqa: E402
+from srviewer.core.conventions import rgb_to_y
+from srviewer.core.images import write_image
+from srviewer.core.methods import BicubicMethod, Method, MethodRegistry
+from srviewer.gui.app import configure_pyqtgraph
+from srviewer.gui.settings import WindowSettings
 
 
 class Slow(Method):
@@ -71,7 +72,7 @@ def _open_and_wait(qtbot, window, path):
 def test_open_run_and_see_every_result(qtbot, window, photo):
     _open_and_wait(qtbot, window, photo)
     tab = window.compare
-    assert set(tab.results) == {"bicubic", "bicubic_cv"}
+    assert set(tab.session.results) == {"bicubic", "bicubic_cv"}
     panels = tab.view.panels
     assert list(panels) == ["LR", "bicubic", "bicubic_cv", "HR"]
     assert panels["LR"].array.shape == (24, 32, 3) and panels["LR"].scale == 4
@@ -104,9 +105,15 @@ def test_crop_box_updates_the_strip_and_overlays(qtbot, window, photo):
     _open_and_wait(qtbot, window, photo)
     tab = window.compare
     tab.view.set_crop((8, 8, 40, 40))
-    qtbot.waitUntil(lambda: "crop" in tab.view.panels["bicubic"].overlay, timeout=3000)
+    sr, hr = (x[8:48, 8:48] for x in (tab.session.results["bicubic"].sr, tab.session.prepared.hr))
+    y_sr, y_hr = rgb_to_y(sr), rgb_to_y(hr)   # scikit-image on the cropped arrays, no border
+    expected_psnr = peak_signal_noise_ratio(y_hr, y_sr, data_range=255)
+    expected_ssim = structural_similarity(y_sr, y_hr, gaussian_weights=True, sigma=1.5,
+                                          use_sample_covariance=False, data_range=255)
+    expected = f"{expected_psnr:.2f} dB / {expected_ssim:.4f}"
+    qtbot.waitUntil(lambda: expected in tab.crops.caption("bicubic"), timeout=3000)
+    assert f"crop {expected_psnr:.2f} dB / {expected_ssim:.4f}" in tab.view.panels["bicubic"].overlay
     caption = tab.crops.caption("bicubic")
-    assert "dB" in caption
     tile = tab.crops.tiles["bicubic"].image.pixmap()
     assert tile is not None and not tile.isNull()
     assert all(p.roi.isVisible() for p in tab.view.panels.values())
@@ -114,6 +121,18 @@ def test_crop_box_updates_the_strip_and_overlays(qtbot, window, photo):
     tab.view.panels["HR"].roi.setPos((50, 40))  # drag the box on another panel
     qtbot.waitUntil(lambda: tab.crops.caption("bicubic") != first, timeout=3000)
     assert tab.view.crop_rect[:2] == (50, 40)
+
+
+def test_the_tab_draws_what_its_session_holds(qtbot, window, photo):
+    _open_and_wait(qtbot, window, photo)
+    tab = window.compare
+    tab.session.set_crop((100, 0, 64, 20))           # past the 128 px edge: the session clips it
+    assert tab.session.crop == (100, 0, 28, 20) and tab.view.crop_rect == (100, 0, 28, 20)
+    s = tab.session.crop_scores["bicubic_cv"]
+    assert f"{s['psnr_y']:.2f} dB / {s['ssim_y']:.4f}" in tab.crops.caption("bicubic_cv")
+    assert f"crop {s['psnr_y']:.2f} dB" in tab.view.panels["bicubic_cv"].overlay
+    tab.controls.select(tab.controls.convention, "rgb")
+    assert f"crop {s['psnr_rgb']:.2f} dB" in tab.view.panels["bicubic_cv"].overlay
 
 
 def test_cancel_stops_a_running_method(qtbot, window, photo):
@@ -124,7 +143,7 @@ def test_cancel_stops_a_running_method(qtbot, window, photo):
     with qtbot.waitSignal(window.compare.runner.run_cancelled, timeout=10000):
         window.compare.controls.cancel.click()
     qtbot.wait(100)
-    assert "bicubic" not in window.compare.results
+    assert "bicubic" not in window.compare.session.results
     assert window.compare.controls.bars["slow"].format() == "cancelled"
 
 
@@ -136,7 +155,7 @@ def test_a_new_request_replaces_a_running_one(qtbot, window, photo):
     window.compare.refresh_methods(["bicubic"])
     with qtbot.waitSignal(window.compare.results_shown, timeout=10000):
         window.compare.run()
-    assert set(window.compare.results) == {"bicubic"}
+    assert set(window.compare.session.results) == {"bicubic"}
 
 
 def test_unreadable_file_shows_a_message_and_the_window_survives(qtbot, window, tmp_path, photo):
@@ -155,6 +174,11 @@ def test_export_writes_results_and_metrics(qtbot, window, photo, tmp_path):
     assert window.export_to(out)
     names = {p.name for p in out.iterdir()}
     assert {"bicubic.png", "bicubic_cv.png", "lr.png", "hr.png", "metrics.csv", "manifest.json", "figure.png"} <= names
+    rows = {r["method"]: r for r in csv.DictReader((out / "metrics.csv").open())}
+    for name in ("bicubic", "bicubic_cv"):  # the crop caption and metrics.csv show the same figures
+        psnr_y, ssim_y = float(rows[name]["crop_psnr_y"]), float(rows[name]["crop_ssim_y"])
+        qtbot.waitUntil(lambda: f"{psnr_y:.2f} dB / {ssim_y:.4f}" in window.compare.crops.caption(name),
+                        timeout=3000)
 
 
 def test_settings_persist_between_windows(qtbot, window, settings):
@@ -193,14 +217,14 @@ def test_inspect_swipe_error_map_and_flicker(qtbot, window, photo):
     inspector.mode.setCurrentIndex(inspector.mode.findData("swipe"))
     inspector.slider.setValue(250)
     shown = inspector.image.image
-    a, b = tab.results["bicubic"].sr, inspector.images["LR"]
+    a, b = tab.session.results["bicubic"].sr, inspector.images["LR"]
     split = int(round(0.25 * a.shape[1]))
     assert np.array_equal(shown[:, : split], a[:, : split])
     assert np.array_equal(shown[:, split + 1:], b[:, split + 1:])
     inspector.mode.setCurrentIndex(inspector.mode.findData("error"))
     err = inspector.image.image
     assert err.shape == a.shape[:2] and err.dtype == np.float32
-    expected = np.abs(a.astype(np.float32) - tab.prepared.hr.astype(np.float32)).mean(axis=2)
+    expected = np.abs(a.astype(np.float32) - tab.session.prepared.hr.astype(np.float32)).mean(axis=2)
     assert np.allclose(err, expected)
     inspector.mode.setCurrentIndex(inspector.mode.findData("flicker"))
     first = inspector.info.text()

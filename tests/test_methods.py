@@ -31,7 +31,7 @@ def test_bicubic_both_kernels(rng):
 def test_missing_weights_make_methods_unavailable_with_the_file_name(tmp_path, monkeypatch):
     monkeypatch.setenv("SRVIEWER_WEIGHTS", str(tmp_path))
     registry = methods.default_registry()
-    assert registry.names() == ["bicubic", "srcnn", "srresnet", "srgan"]
+    assert registry.names() == ["bicubic", "srcnn", "fsrcnn", "espcn", "vdsr", "srresnet", "srgan"]   # lineage order
     ok, reason = registry.get("srgan").availability()
     assert not ok and "srgan.weights.h5 not found" in reason and "srviewer train srgan" in reason
     with pytest.raises(MethodUnavailable, match="srgan.weights.h5 not found"):
@@ -94,7 +94,7 @@ def test_oom_at_every_tile_size_becomes_out_of_memory_error(tmp_path, rng, monke
         sizes.append(x.shape[1])
         raise MemoryError()
 
-    method._predict = oom
+    method._loaded.run = oom          # the Predictor's model call (Keras' compiled function)
     with pytest.raises(OutOfMemoryError, match="ran out of memory"):
         method.upscale(rng.random((300, 300, 3)).astype(np.float32))
     assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) > 1

@@ -24,8 +24,8 @@ def _sk_ssim(a, b):
 @pytest.mark.parametrize("shape", [(60, 70, 3), (33, 41), (11, 11)])
 def test_psnr_and_ssim_equal_scikit_image(rng, shape):
     a, b = _noisy_pair(rng, shape)
-    assert metrics.psnr(a, b) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=255), abs=1e-9)
-    assert metrics.ssim(a, b) == pytest.approx(_sk_ssim(a, b), abs=1e-4)
+    assert metrics.psnr(a, b, border=0) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=255), abs=1e-9)
+    assert metrics.ssim(a, b, border=0) == pytest.approx(_sk_ssim(a, b), abs=1e-4)
 
 
 def test_y_channel_and_border_follow_the_paper_convention(rng):
@@ -84,3 +84,40 @@ def test_sharpness_ratio_is_below_one_for_blur_and_one_for_identity(rng):
     blurred = cv2.GaussianBlur(a, (5, 5), 1.5)
     assert metrics.sharpness_ratio(a, a) == pytest.approx(1.0)
     assert metrics.sharpness_ratio(blurred, a) < 0.5
+
+
+def test_psnr_ssim_and_score_shave_one_default_border(rng):
+    a, b = _noisy_pair(rng)
+    shaved = a[4:-4, 4:-4], b[4:-4, 4:-4]
+    assert metrics.psnr(a, b) == pytest.approx(peak_signal_noise_ratio(*shaved, data_range=255), abs=1e-9)
+    assert metrics.ssim(a, b) == pytest.approx(_sk_ssim(*shaved), abs=1e-4)
+    s = metrics.score(a, b)
+    assert s["psnr_rgb"] == metrics.psnr(a, b) and s["ssim_rgb"] == metrics.ssim(a, b)
+
+
+@pytest.mark.parametrize("is_grey", [False, True])
+def test_region_scores_equal_scikit_image_on_the_cropped_arrays(rng, is_grey):
+    a, b = _noisy_pair(rng, (60, 70, 3))
+    if is_grey:
+        a, b = np.repeat(a[..., :1], 3, 2), np.repeat(b[..., :1], 3, 2)
+    rect = (-5, 12, 40, 33)  # clipped on the left: columns 0..34, rows 12..44
+    ca, cb = a[12:45, 0:35], b[12:45, 0:35]
+    ya, yb = (ca[..., 0].astype(np.float64), cb[..., 0].astype(np.float64)) if is_grey else (rgb_to_y(ca), rgb_to_y(cb))
+    full = metrics.score_region(a, b, rect, is_grey=is_grey)
+    assert full["psnr_y"] == pytest.approx(peak_signal_noise_ratio(yb, ya, data_range=255), abs=1e-9)
+    assert full["ssim_y"] == pytest.approx(_sk_ssim(ya, yb), abs=1e-4)
+    assert full["psnr_rgb"] == pytest.approx(peak_signal_noise_ratio(cb, ca, data_range=255), abs=1e-9)
+    assert full["ssim_rgb"] == pytest.approx(_sk_ssim(ca, cb), abs=1e-4)
+    y_only = metrics.score_region(a, b, rect, is_grey=is_grey, y_only=True)
+    assert y_only == {"psnr_y": full["psnr_y"], "ssim_y": full["ssim_y"]}
+
+
+def test_ssim_map_equals_scikit_image_full_map(rng):
+    a, b = _noisy_pair(rng, (40, 50, 3))
+    _, ref = structural_similarity(rgb_to_y(a), rgb_to_y(b), gaussian_weights=True, sigma=1.5,
+                                   use_sample_covariance=False, data_range=255, full=True)
+    ours = metrics.ssim_map(a, b)
+    # scikit-image pads with 'reflect' (scipy); only the interior, where no padding enters, must agree
+    assert ours.shape == ref.shape
+    assert np.allclose(ours[5:-5, 5:-5], ref[5:-5, 5:-5], atol=1e-4)
+    assert float(ours[5:-5, 5:-5].mean()) == pytest.approx(metrics.ssim(a, b, border=0, y_channel=True), abs=1e-5)

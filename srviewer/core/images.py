@@ -83,7 +83,7 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return from_float(rgb, 8)
 
 
-def to_display_range(rgb: np.ndarray) -> np.ndarray:
+def to_metric_range(rgb: np.ndarray) -> np.ndarray:
     """uint8 stays; uint16 -> float64 0..255 (not rounded): the range metrics expect."""
     rgb = np.asarray(rgb)
     if rgb.dtype == np.uint16:

@@ -26,6 +26,10 @@ _RADIUS = int(3.5 * _SIGMA + 0.5)  # 5, so an 11x11 window like scikit-image's
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
 
+BORDER = 4
+"""Pixels shaved from every side by default in `psnr`, `ssim` and `score`: the x4 paper convention
+(border = scale). Pass `border=0` to score every pixel."""
+
 
 def _pair(img: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     img, ref = np.asarray(img), np.asarray(ref)
@@ -48,7 +52,7 @@ def _prepare(img, ref, border: int, y_channel: bool) -> tuple[np.ndarray, np.nda
     return img, ref
 
 
-def psnr(img, ref, border: int = 0, y_channel: bool = False) -> float:
+def psnr(img, ref, border: int = BORDER, y_channel: bool = False) -> float:
     """PSNR in dB of `img` against `ref` (values 0..255); `inf` when they are identical."""
     img, ref = _prepare(img, ref, border, y_channel)
     mse = float(np.mean((img - ref) ** 2))
@@ -80,7 +84,7 @@ def _ssim_2d(a: np.ndarray, b: np.ndarray) -> float:
     return float(full[_RADIUS:-_RADIUS, _RADIUS:-_RADIUS].mean())
 
 
-def ssim(img, ref, border: int = 0, y_channel: bool = False) -> float:
+def ssim(img, ref, border: int = BORDER, y_channel: bool = False) -> float:
     """SSIM of `img` against `ref` (values 0..255); mean over channels for colour.
 
     Returns nan when the (shaved) image is smaller than the 11x11 window.
@@ -91,17 +95,21 @@ def ssim(img, ref, border: int = 0, y_channel: bool = False) -> float:
     return float(np.mean([_ssim_2d(img[..., c], ref[..., c]) for c in range(img.shape[2])]))
 
 
-def score(sr, hr, border: int = 4, is_grey: bool = False) -> dict[str, float]:
+def _luma(sr: np.ndarray, hr: np.ndarray, is_grey: bool) -> tuple[np.ndarray, np.ndarray]:
+    """What the *_y figures score: BT.601 luma of RGB, or the grey values of a grey image."""
+    if is_grey and sr.ndim == 3:
+        return sr[..., 0], hr[..., 0]
+    return (rgb_to_y(sr), rgb_to_y(hr)) if sr.ndim == 3 else (sr, hr)
+
+
+def score(sr, hr, border: int = BORDER, is_grey: bool = False) -> dict[str, float]:
     """The four figures srviewer reports: psnr_y, ssim_y (paper convention), psnr_rgb, ssim_rgb.
 
     sr, hr: HxWx3 (or HxW) values 0..255. `border` is the scale for the paper convention; the RGB
     figures use the same border. For a grey image the *_y figures are on its grey values.
     """
     sr, hr = _pair(sr, hr)
-    if is_grey and sr.ndim == 3:
-        y_sr, y_hr = sr[..., 0], hr[..., 0]
-    else:
-        y_sr, y_hr = (rgb_to_y(sr), rgb_to_y(hr)) if sr.ndim == 3 else (sr, hr)
+    y_sr, y_hr = _luma(sr, hr, is_grey)
     return {
         "psnr_y": psnr(y_sr, y_hr, border),
         "ssim_y": ssim(y_sr, y_hr, border),
@@ -110,10 +118,13 @@ def score(sr, hr, border: int = 4, is_grey: bool = False) -> dict[str, float]:
     }
 
 
-def score_region(sr, hr, rect, is_grey: bool = False) -> dict[str, float]:
+def score_region(sr, hr, rect, is_grey: bool = False, y_only: bool = False) -> dict[str, float]:
     """`score` inside rect = (x, y, w, h) in HR pixels (clipped to the image), no border shaved.
 
+    The one place crop scores come from: the window's crop captions (`y_only=True`: just
+    psnr_y and ssim_y, quick enough to follow a moving crop box) and metrics.csv's crop columns.
     SSIM is nan for a region smaller than the 11x11 window; PSNR is defined for any size.
+    A rect with nothing inside the image raises ValueError.
     """
     sr, hr = _pair(sr, hr)
     x, y, w, h = (int(round(v)) for v in rect)
@@ -121,7 +132,11 @@ def score_region(sr, hr, rect, is_grey: bool = False) -> dict[str, float]:
     x1, y1 = min(sr.shape[1], x + w), min(sr.shape[0], y + h)
     if x1 <= x0 or y1 <= y0:
         raise ValueError(f"region {tuple(rect)} lies outside the {sr.shape[1]}x{sr.shape[0]} image")
-    return score(sr[y0:y1, x0:x1], hr[y0:y1, x0:x1], border=0, is_grey=is_grey)
+    a, b = sr[y0:y1, x0:x1], hr[y0:y1, x0:x1]
+    if not y_only:
+        return score(a, b, border=0, is_grey=is_grey)
+    ya, yb = _luma(a, b, is_grey)
+    return {"psnr_y": psnr(ya, yb, border=0), "ssim_y": ssim(ya, yb, border=0)}
 
 
 def error_map(sr, hr) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Keras 3 model factories (functional API): SRCNN, SRResNet/SRGAN generator, discriminator, VGG54.
+"""Keras 3 model factories (functional API): SRCNN, FSRCNN, ESPCN, VDSR, SRResNet/SRGAN generator,
+discriminator, VGG54.
 
 Every model takes float32 RGB NHWC in [0, 1] and returns [0, 1] (values may overshoot; callers
 clip). Imports Keras at module top: import this module lazily.
@@ -28,6 +29,67 @@ def srcnn(f1: int = 9, f2: int = 5, f3: int = 5, n1: int = 64, n2: int = 32) -> 
 def _prelu(name: str):
     # alpha 0.25 as in He et al.; Keras' default 0 is a dead ReLU that stalls training here
     return layers.PReLU(alpha_initializer=keras.initializers.Constant(0.25), shared_axes=[1, 2], name=name)
+
+
+def fsrcnn(d: int = 56, s: int = 12, m: int = 4, scale: int = 4, deconv_kernel: int = 9,
+           bicubic_residual: bool = False) -> keras.Model:
+    """Dong et al. 2016 FSRCNN(d, s, m): works on the LR image, a deconvolution at the end.
+
+    5x5 conv (d) + PReLU, 1x1 shrink (s) + PReLU, m 3x3 maps (s) + PReLU, 1x1 expand (d) + PReLU,
+    a 9x9 deconvolution with stride `scale` (the paper's size for every scale). The paper's Caffe
+    deconvolution (pad 4) gives (h-1)*scale + 1 rows and its labels were cropped to match; here
+    the deconvolution pads 'same', so the output is exactly scale*h x scale*w (what tiling and
+    the comparison need). In: LR (N, h, w, 3) RGB [0, 1]; out: HR (N, h*scale, w*scale, 3) RGB
+    [0, 1]. With `bicubic_residual` (not in the paper) the output adds to the bicubic upscale.
+    """
+    inp = keras.Input((None, None, 3), name="lr")
+    x = _prelu("extract_prelu")(layers.Conv2D(d, 5, padding="same", name="extract_conv")(inp))
+    x = _prelu("shrink_prelu")(layers.Conv2D(s, 1, padding="same", name="shrink_conv")(x))
+    for i in range(m):
+        x = _prelu(f"map{i}_prelu")(layers.Conv2D(s, 3, padding="same", name=f"map{i}_conv")(x))
+    x = _prelu("expand_prelu")(layers.Conv2D(d, 1, padding="same", name="expand_conv")(x))
+    out = layers.Conv2DTranspose(3, deconv_kernel, strides=int(scale), padding="same", name="deconv")(x)
+    if bicubic_residual:
+        out = layers.Add(name="bicubic_residual")([out, BicubicUpsample(scale, name="bicubic")(inp)])
+    return keras.Model(inp, out, name="fsrcnn")
+
+
+def espcn(scale: int = 4, n1: int = 64, n2: int = 32, f1: int = 5, f2: int = 3, f3: int = 3,
+          bicubic_residual: bool = False) -> keras.Model:
+    """Shi et al. 2016 ESPCN: three convolutions on the LR image, then the sub-pixel convolution.
+
+    f1 conv (n1) + tanh, f2 conv (n2) + tanh, f3 conv to 3*scale^2 channels, pixel shuffle
+    (depth_to_space; channel order c + 3*(dy*scale + dx)). In: LR (N, h, w, 3) RGB [0, 1]; out: HR
+    (N, h*scale, w*scale, 3) RGB [0, 1]. With `bicubic_residual` (not in the paper) the output adds
+    to the bicubic upscale.
+    """
+    inp = keras.Input((None, None, 3), name="lr")
+    x = layers.Conv2D(n1, f1, padding="same", activation="tanh", name="conv1")(inp)
+    x = layers.Conv2D(n2, f2, padding="same", activation="tanh", name="conv2")(x)
+    x = layers.Conv2D(3 * scale * scale, f3, padding="same", name="conv3")(x)
+    out = PixelShuffle(int(scale), name="shuffle")(x)
+    if bicubic_residual:
+        out = layers.Add(name="bicubic_residual")([out, BicubicUpsample(scale, name="bicubic")(inp)])
+    return keras.Model(inp, out, name="espcn")
+
+
+def vdsr(depth: int = 20, filters: int = 64) -> keras.Model:
+    """Kim et al. 2016 VDSR: `depth` 3x3 convolutions (ReLU, He initialisation) on the bicubic-upscaled
+    image; the last one gives the residual, which is added to the input (the global residual).
+
+    In: the bicubic-upscaled image, (N, H, W, 3) RGB [0, 1]; out: same size, RGB [0, 1]. The scale
+    lives in the sidecar: one network serves any scale (the paper trained x2/x3/x4 together).
+    """
+    if depth < 2:
+        raise ValueError(f"vdsr depth must be at least 2, got {depth}")
+    inp = keras.Input((None, None, 3), name="bicubic")
+    x = inp
+    for i in range(depth - 1):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal",
+                          name=f"conv{i}")(x)
+    residual = layers.Conv2D(3, 3, padding="same", kernel_initializer="he_normal", name=f"conv{depth - 1}")(x)
+    out = layers.Add(name="global_residual")([inp, residual])
+    return keras.Model(inp, out, name="vdsr")
 
 
 def sr_resnet(num_filters: int = 64, num_res_blocks: int = 16, scale: int = 4, batch_norm: bool = True,
@@ -109,7 +171,7 @@ def vgg54() -> keras.Model:
     return model
 
 
-FACTORIES = {"srcnn": srcnn, "sr_resnet": sr_resnet}
+FACTORIES = {"srcnn": srcnn, "fsrcnn": fsrcnn, "espcn": espcn, "vdsr": vdsr, "sr_resnet": sr_resnet}
 
 
 def build(spec: dict) -> keras.Model:

@@ -1,6 +1,6 @@
 """Inspection: error map |method - HR| on one shared scale, SSIM map, swipe and flicker.
 
-All maps come from `core.inspect`; this view only picks what to draw. Its view follows the
+All maps come from `core.inspection_images`; this view only picks what to draw. Its view follows the
 comparison panels' zoom (one way), so it shows the same part.
 """
 
@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from srviewer.core import inspect
+from srviewer.core import inspection_images
 
 MODES = {"error": "Error map |method - HR|", "ssim": "SSIM map (Y)", "swipe": "Swipe A | B",
          "flicker": "Flicker A / B"}
@@ -112,18 +112,18 @@ class InspectView(QWidget):
                 return
             if mode == "error":
                 if self._error_cache is None:
-                    self._error_cache = inspect.error_maps(self._methods(), self.hr)
+                    self._error_cache = inspection_images.error_maps(self._methods(), self.hr)
                 maps, level = self._error_cache
-                m = maps.get(name, inspect.error_maps({name: self.images[name]}, self.hr)[0][name])
+                m = maps.get(name, inspection_images.error_maps({name: self.images[name]}, self.hr)[0][name])
                 self._show_map(m, (0.0, level), "inferno")
                 self.info.setText(f"|{name} - HR|, mean over RGB; one scale for every method: 0 .. {level:.1f}")
             else:
-                m = inspect.ssim_maps({name: self.images[name]}, self.hr)[name]
+                m = inspection_images.ssim_maps({name: self.images[name]}, self.hr)[name]
                 self._show_map(m, (0.0, 1.0), "viridis")
                 self.info.setText(f"SSIM of {name} against HR on Y, per pixel (1 = identical)")
         elif mode == "swipe" and a is not None and b is not None and a.shape == b.shape:
             self.image.setLookupTable(None)
-            self.image.setImage(inspect.swipe(a, b, self.slider.value() / 1000), autoLevels=False, levels=(0, 255))
+            self.image.setImage(inspection_images.swipe(a, b, self.slider.value() / 1000), autoLevels=False, levels=(0, 255))
             self.info.setText(f"{self.a.currentData()} left of the line, {self.b.currentData()} right of it")
         elif mode == "flicker" and a is not None and b is not None:
             self._on_flicker()

@@ -1,4 +1,4 @@
-"""`srviewer train srcnn|srresnet|srgan|augment|export`: the training engine from the command line.
+"""`srviewer train srcnn|fsrcnn|espcn|vdsr|srresnet|srgan|augment|export`: the training engine from the command line.
 
 Settings come from the defaults, then `--config FILE` (JSON or YAML), then the flags given.
 `--resume RUN` reads RUN/config.json and continues from the last checkpoint (`--steps N` extends
@@ -13,7 +13,8 @@ from pathlib import Path
 
 _SR_FLAGS = {
     # flag: (type, help)
-    "data": (str, "comma-separated folders of HR images, or tfds:div2k/bicubic_x4"),
+    "data": (str, "comma-separated folders of HR images, tfds:div2k/bicubic_x4, or sample "
+             "(scikit-image's bundled photos: offline, a demo run)"),
     "val": (str, "folder of HR validation images (default ../shared/datasets/sr-val/Set5/HR when it "
                 "exists; `none`: no validation)"),
     "steps": (int, "total steps of the run"),
@@ -24,11 +25,19 @@ _SR_FLAGS = {
     "lr_boundaries": (str, "comma-separated steps where the rate is multiplied by --lr-factor"),
     "lr_factor": (float, "learning-rate factor at each boundary (default 0.5)"),
     "loss": (str, "pixel loss: mse or l1"),
+    "optimizer": (str, "adam (default) or sgd (with --momentum, VDSR's paper)"),
+    "momentum": (float, "SGD momentum (default 0.9)"),
+    "clip": (float, "VDSR's adjustable gradient clipping: each gradient element kept within "
+                    "+-CLIP / current learning rate (the paper: 0.01 at SGD 0.1); 0 = off (default)"),
     "filters": (int, "generator filters (default 64)"),
     "blocks": (int, "generator residual blocks (default 16)"),
     "res_scale": (float, "residual branch scale (0.1 trains faster without batch norm)"),
-    "n1": (int, "SRCNN first-layer filters (default 64)"),
-    "n2": (int, "SRCNN second-layer filters (default 32)"),
+    "n1": (int, "SRCNN/ESPCN first-layer filters (default 64)"),
+    "n2": (int, "SRCNN/ESPCN second-layer filters (default 32)"),
+    "d": (int, "FSRCNN feature channels d (default 56)"),
+    "s": (int, "FSRCNN shrunk channels s (default 12)"),
+    "m": (int, "FSRCNN mapping layers m (default 4)"),
+    "depth": (int, "VDSR convolution layers (default 20)"),
     "init": (str, "SRGAN: the SRResNet run folder or .weights.h5 to start from"),
     "content_loss": (str, "SRGAN content loss: vgg54 (needs ImageNet VGG19 weights), l1 or mse"),
     "adv_weight": (float, "SRGAN adversarial weight (default 1e-3)"),
@@ -43,15 +52,20 @@ _SR_FLAGS = {
 
 _DEFAULT_VAL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "sr-val" / "Set5" / "HR"
 # What a checkpoint holds: a resumed run cannot change these.
-_FROZEN_ON_RESUME = ("filters", "blocks", "batch_norm", "res_scale", "bicubic_residual", "n1", "n2", "patch")
+_FROZEN_ON_RESUME = ("filters", "blocks", "batch_norm", "res_scale", "bicubic_residual", "n1", "n2", "d", "s", "m",
+                     "depth", "optimizer", "patch")
 
 
 def register(subparsers) -> None:
-    train = subparsers.add_parser("train", help="train SRCNN/SRResNet/SRGAN or run the augmentation experiment",
+    train = subparsers.add_parser("train", help="train SRCNN/FSRCNN/ESPCN/VDSR/SRResNet/SRGAN or run the "
+                                  "augmentation experiment",
                                   description="The training engine. Each run writes config.json, events.jsonl, "
                                   "checkpoints/, samples/ and best/latest weights into its run folder.")
     kinds = train.add_subparsers(dest="train_kind", metavar="KIND", required=True)
     for kind, text in (("srcnn", "SRCNN 9-5-5 on the bicubic-upscaled image, MSE"),
+                       ("fsrcnn", "FSRCNN(d, s, m): PReLU convolutions on the LR image, a deconvolution at the end"),
+                       ("espcn", "ESPCN 5-3-3 with tanh on the LR image, pixel shuffle at the end"),
+                       ("vdsr", "VDSR: 20 3x3 layers on the bicubic-upscaled image, global residual"),
                        ("srresnet", "the SRGAN generator with a pixel loss"),
                        ("srgan", "the generator after adversarial training, from an SRResNet")):
         p = kinds.add_parser(kind, help=text, description=text)
@@ -70,7 +84,7 @@ def register(subparsers) -> None:
         p.set_defaults(func=_run_sr, kind=kind)
     exp = kinds.add_parser("export", help="copy a run's best generator into weights/ with a model card")
     exp.add_argument("run", help="run folder")
-    exp.add_argument("--name", required=True, help="method name: srcnn, srresnet or srgan")
+    exp.add_argument("--name", required=True, help="method name: srcnn, fsrcnn, espcn, vdsr, srresnet or srgan")
     exp.add_argument("--weights-dir", default=None, help="default: the repository's weights/")
     exp.add_argument("--which", choices=("best", "latest"), default="best",
                      help="best: the highest validation PSNR-Y; latest: the newest checkpoint")
@@ -89,6 +103,7 @@ def _resolve(args) -> tuple:
 
     from srviewer.errors import DataError
     from srviewer.train.sr_config import SRConfig, read_config_file
+    from srviewer.train.sr_data import is_named_source
 
     values: dict = {}
     saved: dict = {}
@@ -111,7 +126,7 @@ def _resolve(args) -> tuple:
             if isinstance(value, str):
                 value = [value] if key == "data" else value
             if value is not None and str(value).lower() != "none":
-                from_file[key] = [str((base / v).resolve()) if not str(v).startswith("tfds:") else v
+                from_file[key] = [str((base / v).resolve()) if not is_named_source(v) else v
                                   for v in value] if key == "data" else str((base / value).resolve())
         values.update(from_file)
     for name in list(_SR_FLAGS) + ["batch_norm", "bicubic_residual", "keep_generators"]:
@@ -119,7 +134,7 @@ def _resolve(args) -> tuple:
         if value is None:
             continue
         if name == "data":
-            value = [str(Path(v).resolve()) if not v.startswith("tfds:") else v for v in value.split(",") if v]
+            value = [str(Path(v).resolve()) if not is_named_source(v) else v for v in value.split(",") if v]
         elif name in ("val", "init") and value.lower() not in ("", "none"):
             value = str(Path(value).resolve())
         elif name == "lr_boundaries":

@@ -17,16 +17,25 @@ from pathlib import Path
 
 import srviewer
 from srviewer.core.atomic import atomic_path, atomic_write_json, atomic_write_text
+from srviewer.core.lineage import LABELS
 from srviewer.errors import ModelFileError, SrviewerError
 from srviewer.train.events import read_events
 from srviewer.train.run_index import generator_name, kept_generators
 
 # Shipped models a card sets the exported one beside (SRGAN's claim is "sharper than SRResNet").
-COMPARED_WITH = {"srgan": ["srresnet"], "srresnet": ["srcnn"]}
+COMPARED_WITH = {"srgan": ["srresnet"], "srresnet": ["srcnn"], "fsrcnn": ["srcnn"], "espcn": ["srcnn", "fsrcnn"],
+                 "vdsr": ["srcnn", "fsrcnn", "espcn"]}
 
 ARCH_TEXT = {
     "srcnn": "SRCNN (Dong et al.): 9x9 conv (n1) + ReLU, 5x5 conv (n2) + ReLU, 5x5 conv to RGB, "
              "'same' padding, applied to the bicubic-upscaled image.",
+    "fsrcnn": "FSRCNN(d, s, m) (Dong et al. 2016) on the LR image: 5x5 conv (d) + PReLU, 1x1 shrink (s) + "
+              "PReLU, m 3x3 convs (s) + PReLU, 1x1 expand (d) + PReLU, 9x9 deconvolution with stride = scale "
+              "('same' padding: exactly scale x the input). Runs on RGB (the paper: Y only).",
+    "espcn": "ESPCN (Shi et al. 2016) on the LR image: 5x5 conv (n1) + tanh, 3x3 conv (n2) + tanh, 3x3 conv to "
+             "3 x scale^2 channels, pixel shuffle. Runs on RGB (the paper: Y only).",
+    "vdsr": "VDSR (Kim et al. 2016): `depth` 3x3 convs (64 filters, ReLU) on the bicubic-upscaled image, the "
+            "last one's residual added to the input (global residual). Runs on RGB (the paper: Y only).",
     "sr_resnet": "SRResNet, the SRGAN paper's generator: 9x9 head conv + PReLU, residual blocks "
                  "conv-(BN)-PReLU-conv-(BN) with skip, long skip, two x2 pixel-shuffle stages with "
                  "PReLU, 9x9 tail conv.",
@@ -58,7 +67,7 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
     config = json.loads((run_dir / "config.json").read_text())
     sidecar = json.loads(sidecar_src.read_text())
     events = read_events(run_dir)
-    sidecar["label"] = {"srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}.get(name, name)
+    sidecar["label"] = LABELS.get(name, name)
     sidecar["trained_by"] = "srviewer train " + config["kind"]
     try:
         weights_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +167,7 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
         + (" (MATLAB `imresize`, antialiased: the papers' protocol)" if config["kernel"] == "matlab" else ""),
         f"- Patches: {config['patch']}x{config['patch']} HR, batch {config['batch']}, random flips and 90-degree rotations.",
         f"- Loss: {config['loss'] if config['kind'] != 'srgan' else config['content_loss'] + ' content + ' + str(config['adv_weight']) + ' x adversarial (BCE)'}; "
-        f"Adam, learning rate {config['lr']:g}" + (f", x{config['lr_factor']:g} at steps {config['lr_boundaries']}" if config["lr_boundaries"] else "") + ".",
+        + _optimizer_text(config) + (f", x{config['lr_factor']:g} at steps {config['lr_boundaries']}" if config["lr_boundaries"] else "") + ".",
         f"- Steps: {sidecar.get('step')} exported (run planned for {config['steps']}); "
         f"training time {seconds / 3600:.1f} h on {starts[-1].get('machine', 'this machine') if starts else 'this machine'}"
         + (f", about {rate:.2f} steps/s" if rate else "") + ".",
@@ -172,7 +181,8 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
             f"(RGB: {_fmt(best.get('psnr_rgb'), 2)} dB / {_fmt(best.get('ssim_rgb'))})."]),
         "",
         "Published x4 Set5 figures (PSNR-Y / SSIM-Y): bicubic 28.42 / 0.810, SRCNN 30.08 / 0.853, "
-        "SRResNet 32.05 / 0.902, SRGAN 29.40 / 0.847.",
+        "FSRCNN 30.71 / 0.866, ESPCN 30.90 (ImageNet-trained), VDSR 31.35 / 0.884, SRResNet 32.05 / 0.902, "
+        "SRGAN 29.40 / 0.847.",
         "",
         f"![training curve]({curve_name})",
         "",
@@ -186,6 +196,15 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
     if notes:
         lines += ["", Path(notes).read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"
+
+
+def _optimizer_text(config: dict) -> str:
+    """'Adam, learning rate 0.0004' or 'SGD (momentum 0.9), learning rate 0.1, adjustable gradient clipping 0.01'."""
+    sgd = config.get("optimizer") == "sgd"
+    text = (f"SGD (momentum {config.get('momentum', 0.9):g})" if sgd else "Adam") + f", learning rate {config['lr']:g}"
+    if config.get("clip"):
+        text += f", adjustable gradient clipping {config['clip']:g} (each element within +-{config['clip']:g} / rate)"
+    return text
 
 
 def draw_curve(events, path: Path, title: str = "") -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from srviewer.errors import DataError
 
-KINDS = ("srcnn", "srresnet", "srgan")
+KINDS = ("srcnn", "fsrcnn", "espcn", "vdsr", "srresnet", "srgan")
+OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass
@@ -30,15 +31,25 @@ class SRConfig:
     lr_boundaries: list[int] = field(default_factory=list)  # steps where the rate is multiplied
     lr_factor: float = 0.5                           # ... by this factor
     loss: str = "mse"                                # pixel loss: "mse" or "l1"
+    optimizer: str = "adam"                          # "adam" or "sgd" (with momentum; VDSR's paper)
+    momentum: float = 0.9                            # sgd only
+    clip: float = 0.0                                # VDSR's adjustable gradient clipping theta (0: off):
+                                                     # each gradient element within +-clip / current lr
     # generator (srresnet / srgan)
     filters: int = 64
     blocks: int = 16
     batch_norm: bool = True
     res_scale: float = 1.0
     bicubic_residual: bool = False
-    # srcnn
+    # srcnn, espcn (first and second layers' filters)
     n1: int = 64
     n2: int = 32
+    # fsrcnn(d, s, m): feature, shrunk and mapping-layer counts
+    d: int = 56
+    s: int = 12
+    m: int = 4
+    # vdsr (also `filters`)
+    depth: int = 20
     # srgan
     init: str | None = None                          # SRResNet run folder or .weights.h5 (+ .json)
     content_loss: str = "vgg54"                      # "vgg54", "l1" or "mse"
@@ -72,6 +83,10 @@ class SRConfig:
             raise DataError(f"--loss must be mse or l1, not {self.loss!r}")
         if self.content_loss not in ("vgg54", "l1", "mse"):
             raise DataError(f"--content-loss must be vgg54, l1 or mse, not {self.content_loss!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise DataError(f"--optimizer must be adam or sgd, not {self.optimizer!r}")
+        if self.clip < 0:
+            raise DataError(f"--clip must be 0 (off) or positive, not {self.clip}")
         if self.steps < 1 or self.batch < 1:
             raise DataError("--steps and --batch must be at least 1")
         if self.patch % self.scale:
@@ -91,6 +106,14 @@ class SRConfig:
         """The sidecar's factory + kwargs for the generator this run trains."""
         if self.kind == "srcnn":
             return {"factory": "srcnn", "kwargs": {"n1": self.n1, "n2": self.n2}, "input": "bicubic"}
+        if self.kind == "vdsr":
+            return {"factory": "vdsr", "kwargs": {"depth": self.depth, "filters": self.filters}, "input": "bicubic"}
+        if self.kind == "fsrcnn":
+            return {"factory": "fsrcnn", "input": "lr", "kwargs": {
+                "d": self.d, "s": self.s, "m": self.m, "scale": self.scale, "bicubic_residual": self.bicubic_residual}}
+        if self.kind == "espcn":
+            return {"factory": "espcn", "input": "lr", "kwargs": {
+                "scale": self.scale, "n1": self.n1, "n2": self.n2, "bicubic_residual": self.bicubic_residual}}
         return {"factory": "sr_resnet", "input": "lr", "kwargs": {
             "num_filters": self.filters, "num_res_blocks": self.blocks, "scale": self.scale,
             "batch_norm": self.batch_norm, "res_scale": self.res_scale,

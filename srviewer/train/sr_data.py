@@ -8,6 +8,9 @@ in seconds. Augmentation: random flips and 90-degree rotations.
 
 Batches are float32 NHWC RGB in [0, 1]: `lr` (B, p/s, p/s, 3) and `hr` (B, p, p, 3).
 `tfds:NAME` loads a TensorFlow Datasets set (users with internet); offline it fails fast.
+`sample` is scikit-image's bundled colour photos (SAMPLE_PHOTOS, installed with scikit-image, no
+network): a demo run on any machine, not enough data for a good model. The window's sample photo
+(chelsea) is left out, so a model trained on it is not judged on what it saw.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from srviewer.errors import DataError, ImageReadError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 CACHE_DIR = Path(os.environ.get("SRVIEWER_CACHE", Path.home() / ".cache" / "srviewer"))
+SAMPLE_SOURCE = "sample"
+SAMPLE_PHOTOS = ("astronaut", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry",
+                 "stereo_motorcycle")
 
 
 @dataclass
@@ -191,9 +197,31 @@ def load_tfds_pairs(name: str, scale: int = 4, kernel: str = "matlab", limit: in
     return PairSet(hrs, lrs, scale, kernel, names)
 
 
+def is_named_source(item: str) -> bool:
+    """A `--data` value that names a source (`tfds:NAME`, `sample`) rather than a folder."""
+    return str(item).startswith("tfds:") or str(item) == SAMPLE_SOURCE
+
+
+def load_sample_pairs(scale: int = 4, kernel: str = "matlab") -> PairSet:
+    """scikit-image's bundled colour photos (SAMPLE_PHOTOS) as training pairs: offline, any machine."""
+    import skimage.data
+
+    hrs, lrs, names = [], [], []
+    for name in SAMPLE_PHOTOS:
+        photo = getattr(skimage.data, name)()
+        photo = photo[0] if isinstance(photo, tuple) else photo   # stereo_motorcycle: (left, right, disparity)
+        hr = np.ascontiguousarray(mod_crop(to_uint8(photo[..., :3]), scale))
+        hrs.append(hr)
+        lrs.append(downscale(hr, scale, kernel))
+        names.append(f"{SAMPLE_SOURCE}:{name}")
+    return PairSet(hrs, lrs, scale, kernel, names)
+
+
 def load_training_data(spec: list[str], scale: int, kernel: str, min_size: int) -> PairSet:
-    """`--data` values: folders, or one `tfds:NAME`."""
+    """`--data` values: folders, one `tfds:NAME`, or `sample` (scikit-image's photos)."""
     tfds_names = [s for s in spec if s.startswith("tfds:")]
     if tfds_names:
         return load_tfds_pairs(tfds_names[0][5:], scale, kernel)
+    if list(spec) == [SAMPLE_SOURCE]:
+        return load_sample_pairs(scale, kernel)
     return load_pairs(spec, scale, kernel, min_size)

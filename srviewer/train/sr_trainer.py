@@ -1,6 +1,8 @@
-"""The super-resolution trainer: SRCNN, SRResNet (pixel loss) and SRGAN (content + adversarial).
+"""The super-resolution trainer: SRCNN, FSRCNN, ESPCN, VDSR, SRResNet (pixel loss) and SRGAN
+(content + adversarial).
 
-One `SRTrainer` owns the generator (and for SRGAN the discriminator), their Adam optimizers, a
+One `SRTrainer` owns the generator (and for SRGAN the discriminator), their optimizers (Adam, or
+SGD with momentum as in VDSR's paper, with its adjustable gradient clipping), a
 `tf.train.Checkpoint` with the step and all optimizer state, and a `CheckpointManager` keeping the
 last K. The learning rate is a piecewise-constant schedule of the optimizer's own iteration
 count, so a resumed run continues the schedule where it stopped. A stop request (SIGINT,
@@ -22,14 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from srviewer.core.atomic import atomic_path, atomic_write_json
+from srviewer.core.lineage import LABELS
 from srviewer.errors import DataError, ModelFileError, SrviewerError
 from srviewer.train.events import EventLog, print_progress, read_events
 from srviewer.train.run_index import GENERATORS_DIR, generator_name
 from srviewer.train.sr_config import SRConfig
-from srviewer.train.sr_data import PatchSampler, load_training_data, make_dataset
+from srviewer.train.sr_data import PatchSampler, is_named_source, load_training_data, make_dataset
 
 STOP_FILE = "STOP"
-LABELS = {"srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
 
 
 class StopFlag:
@@ -91,7 +93,8 @@ class SRTrainer:
         self.generator = models.build(self.spec)
         self.events = EventLog(self.run_dir)
         schedule = self._schedule()
-        self.g_opt = keras.optimizers.Adam(schedule)
+        self.g_opt = (keras.optimizers.SGD(schedule, momentum=cfg.momentum) if cfg.optimizer == "sgd"
+                      else keras.optimizers.Adam(schedule))
         self.g_opt.build(self.generator.trainable_variables)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         tracked = {"step": self.step, "generator": self.generator, "g_opt": self.g_opt}
@@ -160,6 +163,15 @@ class SRTrainer:
             self._bicubic = BicubicUpsample(self.cfg.scale)
         return self._bicubic(lr)
 
+    def _clipped(self, grads):
+        """VDSR's adjustable gradient clipping (Kim et al. 2016, sec. 3.3): each gradient element within
+        +-clip/lr for the current learning rate lr, so a gradient's own share of a step (lr * g) stays
+        within `clip` however high the rate. Off (the gradients as they are) when `clip` is 0."""
+        if not self.cfg.clip:
+            return grads
+        bound = self.cfg.clip / self.tf.cast(self.g_opt.learning_rate, self.tf.float32)
+        return [self.tf.clip_by_value(g, -bound, bound) for g in grads]
+
     def _make_step(self, jit: bool):
         tf, cfg = self.tf, self.cfg
         if cfg.kind != "srgan":
@@ -167,7 +179,7 @@ class SRTrainer:
                 with tf.GradientTape() as tape:
                     sr = self.generator(self._generator_input(lr), training=True)
                     loss = self._pixel_loss(sr, hr)
-                grads = tape.gradient(loss, self.generator.trainable_variables)
+                grads = self._clipped(tape.gradient(loss, self.generator.trainable_variables))
                 self.g_opt.apply_gradients(zip(grads, self.generator.trainable_variables))
                 return {"loss": loss}
         else:
@@ -350,5 +362,5 @@ def validation_history(run_dir: Path) -> list[dict]:
 
 def check_data_readable(cfg: SRConfig) -> None:
     for item in cfg.data:
-        if not item.startswith("tfds:") and not Path(item).is_dir():
+        if not is_named_source(item) and not Path(item).is_dir():
             raise DataError(f"training data folder {item} does not exist")

@@ -1,4 +1,5 @@
-"""What the window's inspection views show, computed here so the GUI only draws.
+"""The images the window's inspection views show (error and SSIM maps, swipe, magnified crops),
+computed here so the GUI only draws. Crop scores are `metrics.score_region`.
 
 Images are RGB HWC uint8; maps are HxW float32.
 """
@@ -7,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from srviewer.core.metrics import error_map, psnr, ssim, ssim_map
-from srviewer.core.conventions import rgb_to_y
+from srviewer.core.metrics import error_map, ssim_map
 
 
 def error_maps(results: dict[str, np.ndarray], hr: np.ndarray) -> tuple[dict[str, np.ndarray], float]:
@@ -34,24 +34,6 @@ def swipe(a: np.ndarray, b: np.ndarray, fraction: float) -> np.ndarray:
     if 0 < split < a.shape[1]:
         out[:, split] = 255
     return out
-
-
-def crop_scores_y(sr: np.ndarray, hr: np.ndarray, rect, is_grey: bool = False) -> dict[str, float]:
-    """PSNR and SSIM on Y inside rect = (x, y, w, h), fast enough to follow a moving crop box.
-
-    SSIM is nan for a crop smaller than the 11x11 window.
-    """
-    x, y, w, h = (int(round(v)) for v in rect)
-    x0, y0 = max(0, x), max(0, y)
-    x1, y1 = min(sr.shape[1], x + w), min(sr.shape[0], y + h)
-    if x1 <= x0 or y1 <= y0:
-        return {"psnr_y": float("nan"), "ssim_y": float("nan")}
-    a, b = sr[y0:y1, x0:x1], hr[y0:y1, x0:x1]
-    if is_grey:
-        ya, yb = a[..., 0].astype(np.float64), b[..., 0].astype(np.float64)
-    else:
-        ya, yb = rgb_to_y(a), rgb_to_y(b)
-    return {"psnr_y": psnr(ya, yb), "ssim_y": ssim(ya, yb)}
 
 
 def magnified(img: np.ndarray, rect, factor: int) -> np.ndarray:
