@@ -2,8 +2,9 @@
 
 `sr_model(...)` builds an upscaler in a given convention: layout (NHWC/NCHW), channel order
 (RGB/BGR), value range (0..1 / 0..255), fixed input size, one or more heads (scales). Each head is
-a nearest-neighbour upscale plus a small learned residual (seeded weights), so its output resembles a
-bicubic upscale of the input in that convention. The exporters write it as a frozen GraphDef, a
+a nearest-neighbour upscale plus a small learned residual (seeded weights), clipped to the
+value range like a real model's output, so its output resembles a bicubic upscale of the input
+in that convention (and not in another range). The exporters write it as a frozen GraphDef, a
 SavedModel (tf.saved_model.save or model.export), a TensorFlow 1 SavedModel (SavedModelBuilder,
 the same computation written with tf.compat.v1 ops and the Keras weights) or a TFLite file.
 """
@@ -31,8 +32,7 @@ def sr_model(scales=(2,), layout="nhwc", bgr=False, value_max=1.0, fixed=None, s
         r = keras.layers.Conv2D(3 * s * s, 3, padding="same", kernel_initializer=init,
                                 bias_initializer=init, name=f"residual_x{s}")(x)
         nearest = keras.ops.depth_to_space(keras.ops.concatenate([x] * (s * s), axis=-1), s)
-        y = nearest + keras.ops.depth_to_space(r, s)
-        y = y * value_max
+        y = keras.ops.clip(nearest + keras.ops.depth_to_space(r, s), 0.0, 1.0) * value_max
         if bgr:
             y = keras.ops.flip(y, axis=-1)
         outs.append(keras.layers.Permute((3, 1, 2))(y) if layout == "nchw" else y)
@@ -105,7 +105,7 @@ def save_tf1_saved_model(model, folder: Path, scale: int = 2) -> Path:
         b = tf.compat.v1.get_variable("b", initializer=bias, use_resource=False)
         r = tf.nn.bias_add(tf.nn.conv2d(x, k, 1, "SAME"), b)
         up = tf.nn.depth_to_space(tf.concat([x] * (scale * scale), axis=-1), scale)
-        y = tf.add(up, tf.nn.depth_to_space(r, scale), name="sr")
+        y = tf.clip_by_value(up + tf.nn.depth_to_space(r, scale), 0.0, 1.0, name="sr")
         with tf.compat.v1.Session(graph=graph) as session:
             session.run(tf.compat.v1.global_variables_initializer())
             builder = tf.compat.v1.saved_model.Builder(str(folder))
