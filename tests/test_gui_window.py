@@ -72,7 +72,7 @@ def _open_and_wait(qtbot, window, path):
 def test_open_run_and_see_every_result(qtbot, window, photo):
     _open_and_wait(qtbot, window, photo)
     tab = window.compare
-    assert set(tab.results) == {"bicubic", "bicubic_cv"}
+    assert set(tab.session.results) == {"bicubic", "bicubic_cv"}
     panels = tab.view.panels
     assert list(panels) == ["LR", "bicubic", "bicubic_cv", "HR"]
     assert panels["LR"].array.shape == (24, 32, 3) and panels["LR"].scale == 4
@@ -105,7 +105,7 @@ def test_crop_box_updates_the_strip_and_overlays(qtbot, window, photo):
     _open_and_wait(qtbot, window, photo)
     tab = window.compare
     tab.view.set_crop((8, 8, 40, 40))
-    sr, hr = (x[8:48, 8:48] for x in (tab.results["bicubic"].sr, tab.prepared.hr))
+    sr, hr = (x[8:48, 8:48] for x in (tab.session.results["bicubic"].sr, tab.session.prepared.hr))
     y_sr, y_hr = rgb_to_y(sr), rgb_to_y(hr)   # scikit-image on the cropped arrays, no border
     expected_psnr = peak_signal_noise_ratio(y_hr, y_sr, data_range=255)
     expected_ssim = structural_similarity(y_sr, y_hr, gaussian_weights=True, sigma=1.5,
@@ -123,6 +123,18 @@ def test_crop_box_updates_the_strip_and_overlays(qtbot, window, photo):
     assert tab.view.crop_rect[:2] == (50, 40)
 
 
+def test_the_tab_draws_what_its_session_holds(qtbot, window, photo):
+    _open_and_wait(qtbot, window, photo)
+    tab = window.compare
+    tab.session.set_crop((100, 0, 64, 20))           # past the 128 px edge: the session clips it
+    assert tab.session.crop == (100, 0, 28, 20) and tab.view.crop_rect == (100, 0, 28, 20)
+    s = tab.session.crop_scores["bicubic_cv"]
+    assert f"{s['psnr_y']:.2f} dB / {s['ssim_y']:.4f}" in tab.crops.caption("bicubic_cv")
+    assert f"crop {s['psnr_y']:.2f} dB" in tab.view.panels["bicubic_cv"].overlay
+    tab.controls.select(tab.controls.convention, "rgb")
+    assert f"crop {s['psnr_rgb']:.2f} dB" in tab.view.panels["bicubic_cv"].overlay
+
+
 def test_cancel_stops_a_running_method(qtbot, window, photo):
     window.compare.refresh_methods(["slow", "bicubic"])
     slow = window.registry.get("slow")
@@ -131,7 +143,7 @@ def test_cancel_stops_a_running_method(qtbot, window, photo):
     with qtbot.waitSignal(window.compare.runner.run_cancelled, timeout=10000):
         window.compare.controls.cancel.click()
     qtbot.waitUntil(lambda: window.compare.controls.bars["slow"].format() == "cancelled", timeout=3000)
-    assert "bicubic" not in window.compare.results
+    assert "bicubic" not in window.compare.session.results
 
 
 def test_a_new_request_replaces_a_running_one(qtbot, window, photo):
@@ -142,7 +154,7 @@ def test_a_new_request_replaces_a_running_one(qtbot, window, photo):
     window.compare.refresh_methods(["bicubic"])
     with qtbot.waitSignal(window.compare.results_shown, timeout=10000):
         window.compare.run()
-    assert set(window.compare.results) == {"bicubic"}
+    assert set(window.compare.session.results) == {"bicubic"}
 
 
 def test_unreadable_file_shows_a_message_and_the_window_survives(qtbot, window, tmp_path, photo):
@@ -204,14 +216,14 @@ def test_inspect_swipe_error_map_and_flicker(qtbot, window, photo):
     inspector.mode.setCurrentIndex(inspector.mode.findData("swipe"))
     inspector.slider.setValue(250)
     shown = inspector.image.image
-    a, b = tab.results["bicubic"].sr, inspector.images["LR"]
+    a, b = tab.session.results["bicubic"].sr, inspector.images["LR"]
     split = int(round(0.25 * a.shape[1]))
     assert np.array_equal(shown[:, : split], a[:, : split])
     assert np.array_equal(shown[:, split + 1:], b[:, split + 1:])
     inspector.mode.setCurrentIndex(inspector.mode.findData("error"))
     err = inspector.image.image
     assert err.shape == a.shape[:2] and err.dtype == np.float32
-    expected = np.abs(a.astype(np.float32) - tab.prepared.hr.astype(np.float32)).mean(axis=2)
+    expected = np.abs(a.astype(np.float32) - tab.session.prepared.hr.astype(np.float32)).mean(axis=2)
     assert np.allclose(err, expected)
     inspector.mode.setCurrentIndex(inspector.mode.findData("flicker"))
     first = inspector.info.text()

@@ -205,11 +205,11 @@ def test_the_window_opens_a_sample_of_the_corpus(corpus, qtbot, tmp_path):
         if opened:
             assert f.path.name in win.windowTitle()
             tab = win.compare
-            qtbot.waitUntil(lambda: "bicubic" in tab.results or "bicubic" in tab.failed or bool(win.last_error),
+            qtbot.waitUntil(lambda: "bicubic" in tab.session.results or "bicubic" in tab.session.failed or bool(win.last_error),
                             timeout=30000)
-            assert "bicubic" in tab.results, f"{name}: {win.last_error or tab.failed}"
-            lr_h, lr_w = tab.prepared.lr.shape[:2]
-            assert tab.results["bicubic"].sr.shape[:2] == (lr_h * 4, lr_w * 4), name
+            assert "bicubic" in tab.session.results, f"{name}: {win.last_error or tab.session.failed}"
+            lr_h, lr_w = tab.session.prepared.lr.shape[:2]
+            assert tab.session.results["bicubic"].sr.shape[:2] == (lr_h * 4, lr_w * 4), name
         else:
             assert win.last_error == str(expected) and "\n" not in win.last_error
         assert win.isVisible()

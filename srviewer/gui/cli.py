@@ -50,7 +50,7 @@ def run(args) -> int:
     window.show()
     if args.crop:
         x, y, w, h = (int(v) for v in args.crop.split(","))
-        window.compare.view.crop_rect = (x, y, w, h)
+        window.compare.session.set_crop((x, y, w, h))
     if args.image:
         if not window.open_path(args.image) and args.screenshot:
             print(f"srviewer: error: {window.last_error}", file=sys.stderr)
@@ -66,7 +66,7 @@ def run(args) -> int:
             window.close()
             app.quit()
 
-        if args.quit_after_results and window.compare.image is not None:
+        if args.quit_after_results and window.compare.session.image is not None:
             window.compare.results_shown.connect(lambda: QTimer.singleShot(300, grab))
             window.compare.runner.run_failed.connect(lambda _m: QTimer.singleShot(300, grab))
         else:

@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         self.model_added.emit(method)
 
     def export_dialog(self) -> None:
-        if not self.compare.results:
+        if not self.compare.session.results:
             self.show_message("warning", "Nothing to export yet: run a comparison first.")
             return
         folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.settings.get("last_export", str(Path.home())))
@@ -187,16 +187,12 @@ class MainWindow(QMainWindow):
             self.export_to(folder)
 
     def export_to(self, folder) -> bool:
-        from srviewer.core.export import export_results
-
-        tab = self.compare
         try:
-            export_results(folder, tab.prepared.lr, tab.prepared.hr, tab.results, tab.view.crop_rect,
-                           tab.request, tab.prepared, self.registry)
-        except (SrviewerError, OSError) as exc:
+            self.compare.session.export(folder)
+        except (SrviewerError, OSError, ValueError) as exc:
             self.show_message("error", f"Export failed: {exc}")
             return False
-        self.show_message("info", f"Exported {len(tab.results)} results, metrics.csv and manifest.json to {folder}")
+        self.show_message("info", f"Exported {len(self.compare.session.results)} results, metrics.csv and manifest.json to {folder}")
         return True
 
     # -- messages ---------------------------------------------------------------------------
