@@ -94,7 +94,7 @@ def test_oom_at_every_tile_size_becomes_out_of_memory_error(tmp_path, rng, monke
         sizes.append(x.shape[1])
         raise MemoryError()
 
-    method._predict = oom
+    method._loaded.run = oom          # the Predictor's model call (Keras' compiled function)
     with pytest.raises(OutOfMemoryError, match="ran out of memory"):
         method.upscale(rng.random((300, 300, 3)).astype(np.float32))
     assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) > 1

@@ -112,7 +112,7 @@ def tiny_method(tmp_path):
 def _oom_above(method, limit, kind):
     """Wrap the method's predictor: inputs larger than `limit` LR px a side run out of memory."""
     tf = tf_runtime.tf()
-    real, seen = method._predict, []   # noqa: SLF001
+    real, seen = method._loaded.run, []   # noqa: SLF001 - the Predictor's model call
 
     def predict(x):
         seen.append(max(x.shape[1:3]))
@@ -122,7 +122,7 @@ def _oom_above(method, limit, kind):
             raise MemoryError("Unable to allocate 3.1 GiB")
         return real(x)
 
-    method._predict = predict   # noqa: SLF001
+    method._loaded.run = predict   # noqa: SLF001
     return seen
 
 
