@@ -169,8 +169,10 @@ def test_presets_round_trip_through_the_presets_folder(qtbot, fake_tab, tmp_path
     fake_tab.save_preset(path)
     assert json.loads(path.read_text())["training_form"]["steps"] == 1234
     fake_tab.form.set_values({"kind": "srcnn", "steps": 10, "batch": 16})
-    assert fake_tab.presets.count() == 1 and fake_tab.presets.itemText(0) == "mine"
-    fake_tab._on_preset_chosen(0)
+    mine = fake_tab.presets.findText("mine")     # after the shipped recipes
+    assert mine >= 0 and fake_tab.presets.itemData(mine) == str(path)
+    fake_tab._on_preset_chosen(mine)
+    assert fake_tab.form.preset_name() == "mine"
     values = fake_tab.form.values()
     assert (values["kind"], values["steps"], values["batch"], values["content_loss"]) == ("srgan", 1234, 4, "mse")
     assert values["lr"] == pytest.approx(3e-4)

@@ -29,11 +29,12 @@ from srviewer.gui.training_form import TrainingForm
 from srviewer.gui.training_plots import TrainingPlots
 from srviewer.gui.training_process import CONSOLE_FILE, STOP_FILE, TrainingProcess
 from srviewer.gui.training_runs import RunsPanel
+from srviewer.train import log_noise, recipes
 from srviewer.train.event_tail import EventTail, LineTail
 from srviewer.train.run_index import DEFAULT_RUNS_ROOT, kept_generators
+from srviewer.train.sr_data import is_named_source
 
 POLL_MS = 400
-ERROR_LINES = 12
 
 
 def _settings_object():
@@ -108,13 +109,19 @@ class TrainingTab(QWidget):
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self.poll)
         self._timer.start()
+        self._refresh_presets()
         last = self._settings.value("training/form")
+        restored = False
         if isinstance(last, str):
             try:
                 self.form.set_values(json.loads(last))
+                restored = True
             except ValueError:
                 pass
-        self._refresh_presets()
+        if not restored:       # first use: the recipe of the shipped SRResNet, on the offline sample data
+            first = next((r for r in self.recipes if r.name == "srresnet"), self.recipes[0] if self.recipes else None)
+            if first is not None:
+                self.load_recipe(first, keep_data=True)
         self._update_buttons()
 
     # -- layout -------------------------------------------------------------------------------
@@ -131,6 +138,8 @@ class TrainingTab(QWidget):
         self.preview_button.clicked.connect(self.show_preview)
         self.presets = QComboBox()
         self.presets.setPlaceholderText("Presets")
+        self.presets.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.presets.setMinimumContentsLength(10)
         self.presets.activated.connect(self._on_preset_chosen)
         save_preset, load_preset = QPushButton("Save preset…"), QPushButton("Load preset…")
         save_preset.clicked.connect(self._save_preset_dialog)
@@ -297,9 +306,8 @@ class TrainingTab(QWidget):
         if (run_dir / "events.jsonl").exists():
             self._show_message(f"{run_dir} already holds a run: use Resume, or choose another run folder.")
             return False
-        data = values["data"]
-        if not data.startswith("tfds:"):
-            values["data"] = str(Path(data).expanduser().resolve())
+        values["data"] = ",".join(d.strip() if is_named_source(d.strip()) else str(Path(d.strip()).expanduser().resolve())
+                                  for d in values["data"].split(",") if d.strip())
         args = tf_form.command_args(values, run_dir)
         self._settings.setValue("training/form", json.dumps(self.form.values()))
         self._launch(args, run_dir, values["kind"])
@@ -418,10 +426,10 @@ class TrainingTab(QWidget):
             for record in events:
                 self._on_event(record)
         if self._console is not None:
-            for line in self._console.read_lines():
-                if not _is_event_line(line):
-                    self._console_lines = (self._console_lines + [line])[-200:]
-                    self.log_view.appendPlainText(line)
+            lines = [line for line in self._console.read_lines() if not _is_event_line(line)]
+            self._console_lines = (self._console_lines + lines)[-200:]
+            for line in log_noise.own_lines(lines):    # TensorFlow's own noise stays in console.txt
+                self.log_view.appendPlainText(line)
         if events:
             self._update_buttons()
 
@@ -475,11 +483,9 @@ class TrainingTab(QWidget):
         self.poll()
         run_dir = self.process.run_dir
         if code != 0:
-            lines = [line for line in self._console_lines if line.strip()][-ERROR_LINES:]
-            if self._error_message and not any(self._error_message in line for line in lines):
-                lines.append(self._error_message)
-            text = "\n".join(lines) or "(no output)"
-            self.error_view.setText(f"The training process ended with exit status {code}:\n{text}")
+            reason = log_noise.failure_reason(self._console_lines, self._error_message) or "(no output)"
+            where = f"\n(everything it wrote: {run_dir / CONSOLE_FILE})" if run_dir is not None else ""
+            self.error_view.setText(f"The training process ended with exit status {code}:\n{reason}{where}")
             self.error_view.show()
             self.run_label.setText(f"Failed: {run_dir}")
         else:
@@ -500,18 +506,46 @@ class TrainingTab(QWidget):
             self.form.set_values(tf_form.load_preset(path))
         except SrviewerError as exc:
             self._show_message(str(exc))
+            return
+        self.form.show_preset(Path(path).stem)
+
+    def load_recipe(self, recipe: recipes.Recipe, keep_data: bool = False) -> None:
+        """Fill the form with a shipped recipe (configs/NAME.json); `keep_data`: leave the data choice."""
+        try:
+            values, notes = recipes.form_values(recipe)
+        except SrviewerError as exc:
+            self._show_message(str(exc))
+            return
+        if keep_data:
+            values.pop("data", None)
+            notes.pop("data", None)
+        self.form.set_values(values)
+        where = f"the settings that trained weights/{recipe.weights.name}" if recipe.weights else "a shipped recipe"
+        self.form.show_preset(recipe.label, f"{where} (configs/{recipe.path.name})"
+                              + "".join(f"; {n}" for n in notes.values()))
+        self.presets.setCurrentIndex(self.presets.findText(recipe.label))
 
     def _refresh_presets(self) -> None:
+        """The shipped recipes first, named after the weights they trained, then the user's presets."""
         self.presets.clear()
+        self.recipes = recipes.shipped_recipes()
+        for recipe in self.recipes:
+            self.presets.addItem(recipe.label, recipe)
+            self.presets.setItemData(self.presets.count() - 1, f"{recipe.path}", Qt.ItemDataRole.ToolTipRole)
         folder = self.presets_dir()
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        user = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        if self.recipes and user:
+            self.presets.insertSeparator(self.presets.count())
+        for path in user:
             self.presets.addItem(path.stem, str(path))
         self.presets.setCurrentIndex(-1)
 
     def _on_preset_chosen(self, index: int) -> None:
-        path = self.presets.itemData(index)
-        if path:
-            self.load_preset(path)
+        chosen = self.presets.itemData(index)
+        if isinstance(chosen, recipes.Recipe):
+            self.load_recipe(chosen)
+        elif chosen:
+            self.load_preset(chosen)
 
     def _save_preset_dialog(self) -> None:
         folder = self.presets_dir()
