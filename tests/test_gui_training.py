@@ -8,8 +8,6 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-
-pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from srviewer.gui.training_tab import TrainingTab  # noqa: E402

@@ -9,8 +9,6 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-
-pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from srviewer.errors import DataError  # noqa: E402
