@@ -35,6 +35,15 @@ def smooth_rgb(rng):
 
 
 @pytest.fixture
+def empty_weights(tmp_path, monkeypatch):
+    """No shipped weights: only bicubic (and result images) can run, keeping TensorFlow out."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    monkeypatch.setenv("SRVIEWER_WEIGHTS", str(folder))
+    return folder
+
+
+@pytest.fixture
 def registry():
     """A MethodRegistry with the two bicubic kernels ("bicubic": MATLAB, "bicubic_cv": OpenCV)."""
     from srviewer.core.methods import BicubicMethod, MethodRegistry
