@@ -3,8 +3,9 @@
 `TrainingTab(parent=None, settings=None, on_compare_checkpoint=None)`; the main window hosts it
 and calls `confirm_close()` from its closeEvent. The tab computes nothing: the child process is
 the engine the CLI runs (`sys.executable -m srviewer train KIND ... --out RUN`, see
-training_process), progress comes from RUN/events.jsonl (tailed every 400 ms, torn last line left
-for the next poll) and the log from RUN/console.txt (the child's stdout+stderr).
+training_process); the run's progress, curves, status and latest sample are `self.state`, a
+Qt-free train.run_state.RunState that polls RUN/events.jsonl every 400 ms and that the tab and its
+plots observe; the log comes from RUN/console.txt (the child's stdout+stderr).
 `on_compare_checkpoint(path)` receives RUN/best.weights.h5 (or latest.weights.h5, or a kept
 RUN/generators/step_N.weights.h5), each with its JSON sidecar, to add as a method in the
 comparison window.
@@ -25,13 +26,16 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
 
 from srviewer.errors import SrviewerError
 from srviewer.gui import training_form as tf_form
+from srviewer.gui.image_label import ImageLabel
 from srviewer.gui.training_form import TrainingForm
 from srviewer.gui.training_plots import TrainingPlots
 from srviewer.gui.training_process import CONSOLE_FILE, STOP_FILE, TrainingProcess
 from srviewer.gui.training_runs import RunsPanel
 from srviewer.train import log_noise, recipes
-from srviewer.train.event_tail import EventTail, LineTail
-from srviewer.train.run_index import DEFAULT_RUNS_ROOT, kept_generators
+from srviewer.train.event_tail import LineTail
+from srviewer.train.events import parse_event_line
+from srviewer.train.run_index import DEFAULT_RUNS_ROOT
+from srviewer.train.run_state import RunState
 from srviewer.train.sr_data import is_named_source
 
 POLL_MS = 400
@@ -39,56 +43,6 @@ POLL_MS = 400
 
 def _settings_object():
     return QSettings(os.environ.get("SRVIEWER_SETTINGS_ORG", "srviewer"), "srviewer")
-
-
-def _is_event_line(line: str) -> bool:
-    """The engine also echoes each event as a JSON line on stdout: the plots show those."""
-    line = line.strip()
-    if not (line.startswith("{") and line.endswith("}")):
-        return False
-    try:
-        return "event" in json.loads(line)
-    except ValueError:
-        return False
-
-
-def _eta_text(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "–"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
-
-
-class ImageLabel(QLabel):
-    """A QLabel showing a picture scaled to fit, aspect kept."""
-
-    def __init__(self, text: str = ""):
-        super().__init__(text)
-        self._pixmap: QPixmap | None = None
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(120, 90)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-
-    def set_picture(self, pixmap: QPixmap | None, text: str = "") -> None:
-        self._pixmap = pixmap
-        if pixmap is None or pixmap.isNull():
-            self.clear()
-            self.setText(text)
-        self._rescale()
-
-    def picture(self) -> QPixmap | None:
-        return self._pixmap
-
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._rescale()
-
-    def _rescale(self) -> None:
-        if self._pixmap is None or self._pixmap.isNull():
-            return
-        self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation))
 
 
 class TrainingTab(QWidget):
@@ -99,13 +53,18 @@ class TrainingTab(QWidget):
         self.engine: list[str] | None = None  # None: `python -m srviewer`; tests may put a stand-in
         self.process = TrainingProcess(self)
         self.process.exited.connect(self._on_exited)
-        self.run_dir: Path | None = None
-        self._tail: EventTail | None = None
+        self.state = RunState()
         self._console: LineTail | None = None
         self._console_lines: list[str] = []
-        self._error_message = ""
-        self._reset_run_state()
         self._build()
+        events = self.state.events
+        events.reset.connect(self._on_state_reset)
+        events.started.connect(self._on_started)
+        events.progressed.connect(self._on_progressed)
+        events.validated.connect(self._on_validated)
+        events.checkpointed.connect(lambda _step: self.runs_panel.refresh())
+        events.sample_changed.connect(self._on_sample_changed)
+        events.finished.connect(self._on_finished)
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self.poll)
         self._timer.start()
@@ -187,7 +146,7 @@ class TrainingTab(QWidget):
         self.compare_step = QComboBox()   # the generators an SRGAN run kept at each validation
         self.compare_step.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.compare_step.activated.connect(self._on_step_chosen)
-        self.plots = TrainingPlots()
+        self.plots = TrainingPlots(self.state)
         self.sample = ImageLabel("No sample yet")
         self.sample_caption = QLabel("")
         self.log_view = QPlainTextEdit(readOnly=True)
@@ -235,23 +194,15 @@ class TrainingTab(QWidget):
         split.setSizes([400, 900])
         QVBoxLayout(self).addWidget(split)
 
-    # -- state --------------------------------------------------------------------------------
-    def _reset_run_state(self) -> None:
-        self.kind: str | None = None
-        self.total_steps: int | None = None
-        self.step = 0
-        self.finished_reason: str | None = None
-        self._console_lines = []
-        self._error_message = ""
-
+    # -- buttons ------------------------------------------------------------------------------
     def is_running(self) -> bool:
         """A run started from this tab is still going."""
         return self.process.is_running()
 
     def _update_buttons(self) -> None:
         running = self.is_running()
-        attached_live = self.run_dir is not None and self.finished_reason is None and self._tail is not None \
-            and self.kind is not None
+        state = self.state
+        attached_live = state.attached and state.finished_reason is None and state.kind is not None
         self.start_button.setEnabled(not running)
         self.resume_button.setEnabled(not running)
         self.stop_button.setEnabled(running or attached_live)
@@ -259,11 +210,11 @@ class TrainingTab(QWidget):
         self.preview_button.setEnabled(augment and not self.form.values()["data"].startswith("tfds:"))
         self.preview_button.setToolTip("" if augment else "for the augmentation experiment, on a folder")
         for which, button in (("best", self.compare_best), ("latest", self.compare_latest)):
-            button.setEnabled(self._on_compare is not None and self._checkpoint(which) is not None)
+            button.setEnabled(self._on_compare is not None and self.state.checkpoint(which) is not None)
         self._refresh_kept_steps()
 
     def _refresh_kept_steps(self) -> None:
-        kept = kept_generators(self.run_dir) if self.run_dir is not None else {}
+        kept = self.state.kept_generators()
         shown = [self.compare_step.itemData(i) for i in range(1, self.compare_step.count())]
         if self.compare_step.count() and list(kept) == shown:
             return
@@ -319,17 +270,18 @@ class TrainingTab(QWidget):
             self._show_message("A run is already going: stop it first.")
             return False
         if run_dir is None:
-            start = str(self.run_dir or self.runs_panel.selected_run() or self.runs_panel.root)
+            start = str(self.state.run_dir or self.runs_panel.selected_run() or self.runs_panel.root)
             chosen = QFileDialog.getExistingDirectory(self, "Run folder to resume", start)
             if not chosen:
                 return False
             run_dir = chosen
         run_dir = Path(run_dir).resolve()
         self.open_run(run_dir)
-        if self.run_dir != run_dir or self.kind is None:
+        if self.state.run_dir != run_dir or self.state.kind is None:
             self._show_message(f"{run_dir} is not a run folder (no events.jsonl or config.json).")
             return False
-        self._launch(tf_form.resume_args(self.kind, run_dir, self.form.values()), run_dir, self.kind, reload=False)
+        kind = self.state.kind
+        self._launch(tf_form.resume_args(kind, run_dir, self.form.values()), run_dir, kind, reload=False)
         return True
 
     def _launch(self, args: list[str], run_dir: Path, kind: str, reload: bool = True) -> None:
@@ -337,7 +289,6 @@ class TrainingTab(QWidget):
             self._attach(run_dir, kind)
         self.error_view.hide()
         self._show_message("")
-        self.finished_reason = None
         self.log_view.appendPlainText(f"$ srviewer {' '.join(args)}")
         self.process.start(args, run_dir, engine=self.engine)
         self.run_label.setText(f"Running: {run_dir}")
@@ -347,11 +298,11 @@ class TrainingTab(QWidget):
         """Graceful stop: the engine finishes the step, writes a checkpoint and exits 0."""
         if self.is_running():
             self.process.request_stop()
-        elif self.run_dir is not None:  # a run left going earlier, reopened here
+        elif self.state.run_dir is not None:  # a run left going earlier, reopened here
             from srviewer.core.atomic import atomic_write_text
 
-            atomic_write_text(self.run_dir / STOP_FILE, "stop requested by the training tab\n")
-        self.run_label.setText(f"Stopping (finishing the step, then a checkpoint): {self.run_dir}")
+            atomic_write_text(self.state.run_dir / STOP_FILE, "stop requested by the training tab\n")
+        self.run_label.setText(f"Stopping (finishing the step, then a checkpoint): {self.state.run_dir}")
 
     def open_run(self, run_dir: str | os.PathLike) -> None:
         """Show a run folder: its curves, latest sample and log; keep following it if it grows."""
@@ -359,26 +310,21 @@ class TrainingTab(QWidget):
         if self.is_running() and self.process.run_dir != run_dir:
             self._show_message("A run is going: stop it (or wait) before opening another one.")
             return
-        kind = None
-        try:
-            kind = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("kind")
-        except (OSError, ValueError, AttributeError):
-            pass
-        self._attach(run_dir, kind)
+        self._attach(run_dir, None)   # the kind comes from its config.json
         self.poll()
         self.plots.flush()  # show the whole history now, not at the next plot tick
         self.run_label.setText(f"{'Running' if self.is_running() else 'Run'}: {run_dir}")
 
     def _attach(self, run_dir: Path, kind: str | None) -> None:
-        self.run_dir = Path(run_dir)
-        self._reset_run_state()
-        self.kind = kind
-        self._tail = EventTail(self.run_dir)
-        self._console = LineTail(self.run_dir / CONSOLE_FILE)
-        self.plots.reset_for(kind)
+        self._console = LineTail(Path(run_dir) / CONSOLE_FILE)
+        self._console_lines = []
+        self.state.attach(run_dir, kind)
+
+    def _on_state_reset(self) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.stats.setText("")
+        self.stats.setToolTip("")
         self.sample.set_picture(None, "No sample yet")
         self.sample_caption.setText("")
         self.log_view.clear()
@@ -387,18 +333,10 @@ class TrainingTab(QWidget):
     def compare_checkpoint(self, which: str | int = "best") -> Path | None:
         """Hand RUN/best.weights.h5 (or latest, or the generator kept at step `which`) to the
         comparison window; returns the path given."""
-        path = self._checkpoint(which)
+        path = self.state.checkpoint(which)
         if path is not None and self._on_compare is not None:
             self._on_compare(path)
         return path
-
-    def _checkpoint(self, which: str | int) -> Path | None:
-        if self.run_dir is None:
-            return None
-        if isinstance(which, int):
-            return kept_generators(self.run_dir).get(which)
-        path = self.run_dir / f"{which}.weights.h5"
-        return path if path.is_file() and path.with_name(f"{which}.json").is_file() else None
 
     def show_preview(self):
         """Open the augmentation preview on the form's data folder (None and a message if it cannot)."""
@@ -415,81 +353,66 @@ class TrainingTab(QWidget):
         self._preview = dialog
         return dialog
 
-    # -- following a run ----------------------------------------------------------------------
+    # -- following a run: the state reads, the tab redraws ---------------------------------------
     def poll(self) -> None:
         """Read what the run wrote since the last poll (the timer calls this)."""
-        if self._tail is None:
+        if not self.state.attached:
             return
-        events = self._tail.read_new()
-        if events:
-            self.plots.add_events(events)
-            for record in events:
-                self._on_event(record)
+        records = self.state.poll()
         if self._console is not None:
-            lines = [line for line in self._console.read_lines() if not _is_event_line(line)]
+            # the engine echoes each event on stdout too: the plots show those, the log the rest
+            lines = [line for line in self._console.read_lines() if parse_event_line(line) is None]
             self._console_lines = (self._console_lines + lines)[-200:]
             for line in log_noise.own_lines(lines):    # TensorFlow's own noise stays in console.txt
                 self.log_view.appendPlainText(line)
-        if events:
+        if records:
             self._update_buttons()
 
-    def _on_event(self, record: dict) -> None:
-        name = record.get("event")
-        step = record.get("step")
-        if name == "started":
-            self.kind = record.get("kind", self.kind)
-            self.finished_reason = None
-            if self.is_running() and self.process.run_dir == self.run_dir:
-                self.process.engine_ready = True
-                self.runs_panel.refresh()  # the new run folder now holds its config and events
-        if isinstance(step, (int, float)):
-            self.step = int(step)
-        if isinstance(record.get("total_steps"), int) and name != "finished":
-            self.total_steps = record["total_steps"]
-        if self.total_steps:
-            self.progress.setRange(0, int(self.total_steps))
-            self.progress.setValue(min(self.step, int(self.total_steps)))
-        if name == "train":
-            rate = record.get("steps_per_s")
-            eta = record.get("eta_s")
-            if eta is None and rate and self.total_steps:
-                eta = (self.total_steps - self.step) / rate
-            where = f"  {record['variant']} epoch {record.get('epoch')}" if "variant" in record else ""
-            self.stats.setText(f"{rate or 0:.2f} steps/s   ETA {_eta_text(eta)}{where}")
-        elif name == "sample" and self.run_dir is not None:
-            path = self.run_dir / str(record.get("path", ""))
-            pixmap = QPixmap(str(path))
-            if not pixmap.isNull():
-                self.sample.set_picture(pixmap)
-                self.sample_caption.setText(f"step {step}: {path.name}  (LR | bicubic | SR | HR)")
-        elif name == "val":
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items()
-                              if k not in ("event", "time", "step") and isinstance(v, (int, float)))
-            self.stats.setToolTip(f"validation at step {step}: {shown}")
-            self.runs_panel.refresh()
-        elif name == "checkpoint":
-            self.runs_panel.refresh()
-        elif name == "finished":
-            self.finished_reason = str(record.get("reason"))
-            plot = self.run_dir / str(record["plot"]) if self.run_dir and record.get("plot") else None
-            if plot is not None and plot.is_file():  # the augmentation experiment's comparison plot
-                self.sample.set_picture(QPixmap(str(plot)))
-                self.sample_caption.setText(f"{plot.name}: validation accuracy per variant")
-            self.stats.setText(f"{self.finished_reason} at step {self.step}")
-        elif name == "error":
-            self._error_message = str(record.get("message", ""))
+    @property
+    def run_dir(self) -> Path | None:
+        """The run folder shown (the state's)."""
+        return self.state.run_dir
+
+    def _on_started(self, _record: dict) -> None:
+        if self.is_running() and self.process.run_dir == self.state.run_dir:
+            self.process.engine_ready = True
+            self.runs_panel.refresh()  # the new run folder now holds its config and events
+
+    def _on_progressed(self) -> None:
+        state = self.state
+        if state.total_steps:
+            self.progress.setRange(0, int(state.total_steps))
+            self.progress.setValue(min(state.step, int(state.total_steps)))
+        self.stats.setText(state.status_line())
+
+    def _on_validated(self, step: int, values: dict) -> None:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+        self.stats.setToolTip(f"validation at step {step}: {shown}")
+        self.runs_panel.refresh()
+
+    def _on_sample_changed(self, path: Path | None, step: int | None) -> None:
+        pixmap = QPixmap(str(path)) if path is not None else None
+        if pixmap is not None and not pixmap.isNull():
+            self.sample.set_picture(pixmap)
+            self.sample_caption.setText(f"step {step}: {path.name}  (LR | bicubic | SR | HR)")
+
+    def _on_finished(self, _reason: str) -> None:
+        plot = self.state.plot
+        if plot is not None and plot.is_file():  # the augmentation experiment's comparison plot
+            self.sample.set_picture(QPixmap(str(plot)))
+            self.sample_caption.setText(f"{plot.name}: validation accuracy per variant")
 
     def _on_exited(self, code: int) -> None:
         self.poll()
         run_dir = self.process.run_dir
         if code != 0:
-            reason = log_noise.failure_reason(self._console_lines, self._error_message) or "(no output)"
+            reason = log_noise.failure_reason(self._console_lines, self.state.error_message) or "(no output)"
             where = f"\n(everything it wrote: {run_dir / CONSOLE_FILE})" if run_dir is not None else ""
             self.error_view.setText(f"The training process ended with exit status {code}:\n{reason}{where}")
             self.error_view.show()
             self.run_label.setText(f"Failed: {run_dir}")
         else:
-            self.run_label.setText(f"{(self.finished_reason or 'ended').capitalize()}: {run_dir}")
+            self.run_label.setText(f"{(self.state.finished_reason or 'ended').capitalize()}: {run_dir}")
         self.runs_panel.refresh()
         self._update_buttons()
 
