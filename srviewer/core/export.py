@@ -139,8 +139,8 @@ def export_results(session, out_dir) -> list[Path]:
 
     It reads the session's prepared LR/HR (RGB uint8 for the figures, the image's own bit depth for
     lr.png/hr.png), its results (name -> compare.MethodFinished), its crop box (x, y, w, h) in HR
-    pixels or None, its request (kernel, scale, image path for
-    the manifest) and its registry (the weights files in the manifest). Raises ImageWriteError.
+    pixels or None (crop scores: `crop_rows`, all four figures), its request (kernel, scale, image
+    path for the manifest) and its registry (the weights files in the manifest). Raises ImageWriteError.
     """
     request, prepared, results, registry = session.request, session.prepared, session.results, session.registry
     crop_rect = session.crop
