@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from srviewer.core import compare as cmp
+from srviewer.core.degrade import Chain
 from srviewer.core.images import from_array
 from srviewer.core.methods import BicubicMethod, Method, MethodRegistry
 from srviewer.core.result_cache import ResultCache
@@ -52,13 +53,15 @@ def test_what_changes_the_result_runs_the_method_again(tmp_path, smooth_rgb):
     _run(registry, image, cache, methods=["counting"])
     _run(registry, image, cache, methods=["counting"], kernel="opencv")  # another LR
     _run(registry, image, cache, methods=["counting"], mode="blind")     # the image is the LR
+    _run(registry, image, cache, methods=["counting"], degradation=Chain(noise=2.0, seed=1))
+    _run(registry, image, cache, methods=["counting"], degradation=Chain(noise=2.0, seed=2))
     other = smooth_rgb.copy()
     other[0, 0] ^= 1
     _run(registry, from_array(other), cache, methods=["counting"])       # one pixel differs
-    assert counting.calls == 4
+    assert counting.calls == 6
     os.utime(model, ns=(1, 1))                                           # the model file changed
     _run(registry, image, cache, methods=["counting"])
-    assert counting.calls == 5
+    assert counting.calls == 7
     replaced = MethodRegistry()
     again = replaced.register(Counting(path=model))                      # a new method under the same name
     _run(replaced, image, cache, methods=["counting"])

@@ -1,7 +1,7 @@
 """Results kept between runs: a second Run on the same image with the same settings shows at once.
 
-What a comparison computes depends only on the image's pixels, the mode, the kernel, the scale
-and the method; a method is the same when it is the same object in the registry and, for a model
+What a comparison computes depends only on the image's pixels, the mode, the kernel (the
+degradation chain), the scale and the method; a method is the same when it is the same object in the registry and, for a model
 file, the file has not changed on disk (size and modification time). `ResultCache` keeps the
 prepared LR/HR and each `compare.MethodFinished` under those keys, least recently used first out,
 within `max_bytes` (a result larger than that is not kept). Thread-safe: the window's worker
@@ -54,8 +54,11 @@ class ResultCache:
 
     @staticmethod
     def run_key(request) -> tuple:
-        """What the prepared images depend on: the pixels, mode, kernel and scale."""
-        return (image_digest(request.image.rgb), request.image.bit_depth, request.mode, request.kernel, request.scale)
+        """What the prepared images depend on: the pixels, mode, kernel, scale and (reference mode)
+        the degradation chain that makes the LR (a frozen dataclass: seed included)."""
+        chain = request.chain() if request.mode == "reference" else None
+        return (image_digest(request.image.rgb), request.image.bit_depth, request.mode, request.kernel, request.scale,
+                chain)
 
     def get(self, key: tuple, owner=None):
         """The value kept under key, or None; with `owner` (a method), only if kept for that same
