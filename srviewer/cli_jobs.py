@@ -33,8 +33,10 @@ def _add_common(p) -> None:
     p.add_argument("--weights-dir", default=None, help="folder of NAME.weights.h5 + NAME.json (default: weights/)")
     p.add_argument("--kernel", choices=("matlab", "opencv"), default="matlab",
                    help="bicubic kernel: matlab (antialiased imresize, the papers') or opencv (INTER_CUBIC)")
-    p.add_argument("--model", action="append", default=[], metavar="FILE",
-                   help="add a Keras model file as a method (.keras, .h5, or .weights.h5 + .json)")
+    from srviewer.core.formats import help_text
+
+    p.add_argument("--model", action="append", default=[], metavar="FILE_OR_FOLDER",
+                   help="add a model as a method; " + help_text())
     p.add_argument("--trust-model-code", action="store_true",
                    help="allow model files that carry code (Lambda layers): only for files you trust")
     p.add_argument("--tile", type=_positive_int, default=None, metavar="N",
