@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import SET5, needs_set5
 from srviewer.core.methods import ModelMethod
 from srviewer.errors import ModelFileError
 from tf_format_models import (classifier, export_saved_model, keras_outputs, save_frozen_graph, save_tf1_saved_model,
@@ -86,3 +87,45 @@ def test_a_classifier_graph_is_one_line(made, lr):
     with pytest.raises(ModelFileError) as err:
         ModelMethod("cls", made["pb_classifier"][1]).upscale(lr)
     assert "not an upscale" in str(err.value) and "\n" not in str(err.value)
+
+
+@needs_set5
+@pytest.mark.parametrize("key", ["pb_bgr255_nchw", "sm_tf1", "sm_bgr255_nchw", "tflite_fixed"])
+def test_bench_set5_with_a_model_of_each_tensorflow_format(made, key, capsys):
+    from srviewer.cli import main
+
+    path = made[key][1]
+    assert main(["bench", str(SET5 / "HR"), "--methods", "bicubic", "--model", str(path), "--json"]) == 0
+    methods = json.loads(capsys.readouterr().out)["methods"]
+    row = methods[path.name.split(".")[0]]
+    assert row["n"] == 5
+    # a nearest-neighbour upscale plus a small random residual: worse than bicubic, far from noise
+    assert 20 < row["psnr_y"] < methods["bicubic"]["psnr_y"]
+
+
+@pytest.mark.parametrize("bad", ["truncated.pb", "corrupt.tflite", "no_saved_model", "classifier"])
+def test_bad_model_files_are_one_line_exit_2(made, tmp_path, bad, capsys):
+    from srviewer.cli import main
+
+    if bad == "truncated.pb":
+        data = made["pb_heads"][1].read_bytes()
+        path = tmp_path / bad
+        path.write_bytes(data[: len(data) // 2])
+    elif bad == "corrupt.tflite":
+        data = bytearray(made["tflite_fixed"][1].read_bytes())
+        data[40:200] = bytes(range(160))
+        path = tmp_path / bad
+        path.write_bytes(bytes(data))
+    elif bad == "no_saved_model":
+        path = tmp_path / bad
+        (path / "variables").mkdir(parents=True)
+    else:
+        path = made["pb_classifier"][1]
+    image = tmp_path / "lr.png"
+    from srviewer.core.images import write_image
+
+    write_image(image, np.full((24, 20, 3), 128, np.uint8))
+    assert main(["upscale", str(image), "--model", str(path), "--method", path.name.split(".")[0],
+                 "-o", str(tmp_path / "out.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("srviewer: error:") and "\n" not in err and path.name in err

@@ -90,7 +90,8 @@ def test_every_library_function_of_a_saved_model_is_checked_even_uncalled():
 
 
 def test_tflite_custom_and_flex_operators_are_refused():
-    assert refuse_unlisted({"CONV_2D": "operator 0", "DEPTH_TO_SPACE": "operator 1"}, ALLOWED_TFLITE_OPS, "m", False) == []
+    plain = {"CONV_2D": "operator 0", "DEPTH_TO_SPACE": "operator 1"}
+    assert refuse_unlisted(plain, ALLOWED_TFLITE_OPS, "m", False) == []
     with pytest.raises(ModelFileError, match="MyCustomOp"):
         refuse_unlisted({"CONV_2D": "operator 0", "MyCustomOp": "operator 1"}, ALLOWED_TFLITE_OPS, "m", False)
 

@@ -142,3 +142,20 @@ def test_train_status_prints_the_state_of_a_run_folder(tmp_path, capsys):
                    f"latest sample: {run / 'samples' / 'step_000004.png'}"]
     assert main(["train", "status", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_the_checkpoints_a_run_can_hand_to_the_comparison(tmp_path):
+    run, _ = _sr_run(tmp_path)
+    state = RunState.load(run)
+    assert state.checkpoint("best") is None and state.kept_generators() == {}
+    (run / "best.weights.h5").write_bytes(b"w")
+    assert state.checkpoint("best") is None                           # no sidecar yet: not usable
+    (run / "best.json").write_text("{}")
+    assert state.checkpoint("best") == run / "best.weights.h5" and state.checkpoint("latest") is None
+    (run / "generators").mkdir()
+    for step in (20, 10):
+        (run / "generators" / f"step_{step:06d}.weights.h5").write_bytes(b"w")
+        (run / "generators" / f"step_{step:06d}.json").write_text("{}")
+    assert list(state.kept_generators()) == [10, 20]
+    assert state.checkpoint(20) == run / "generators" / "step_000020.weights.h5" and state.checkpoint(30) is None
+    assert RunState().checkpoint("best") is None

@@ -126,3 +126,16 @@ def probe_input(shape, seed=0) -> np.ndarray:
     """A smooth random input of `shape` in [0, 1] (float32)."""
     rng = np.random.default_rng(seed)
     return rng.random(shape, dtype=np.float32)
+
+
+def assert_refused_writing_nothing(load, op: str, target: Path) -> None:
+    """`load()` raises one ModelFileError line naming `op` and --trust-model-code; `target` is not written."""
+    import pytest
+
+    from srviewer.errors import ModelFileError
+
+    with pytest.raises(ModelFileError) as err:
+        load()
+    msg = str(err.value)
+    assert op in msg and "--trust-model-code" in msg and "\n" not in msg
+    assert not target.exists()

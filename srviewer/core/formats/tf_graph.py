@@ -55,7 +55,8 @@ def _parse(tf, path: Path):
     try:
         graph_def.ParseFromString(path.read_bytes())
     except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError, RuntimeWarning-free
-        raise ModelFileError(f"{path.name}: not a TensorFlow GraphDef (truncated or corrupt: {first_line(exc)})") from None
+        raise ModelFileError(f"{path.name}: not a TensorFlow GraphDef (truncated or corrupt: "
+                             f"{first_line(exc)})") from None
     if not graph_def.node:
         raise ModelFileError(f"{path.name}: holds no TensorFlow graph (no nodes)")
     return graph_def

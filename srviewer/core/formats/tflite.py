@@ -53,7 +53,8 @@ def _interpreter(path: Path, options: LoadOptions):
     try:
         interp = Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1)
     except (ValueError, RuntimeError) as exc:
-        raise ModelFileError(f"{path.name}: {runtime} cannot read it (truncated or corrupt: {first_line(exc)})") from None
+        raise ModelFileError(f"{path.name}: {runtime} cannot read it (truncated or corrupt: "
+                             f"{first_line(exc)})") from None
     ops = {}
     for d in interp._get_ops_details():  # noqa: SLF001 - LiteRT's one way to list a model's operators
         ops.setdefault(str(d["op_name"]), f"operator {d['index']}")
@@ -82,7 +83,8 @@ def load(path: Path, options: LoadOptions) -> RawModel:
     interp, notes, runtime = _interpreter(path, options)
     inputs = interp.get_input_details()
     if len(inputs) != 1:
-        raise ModelFileError(f"{path.name}: the model takes {len(inputs)} inputs; srviewer runs models with one image input")
+        raise ModelFileError(f"{path.name}: the model takes {len(inputs)} inputs; "
+                             "srviewer runs models with one image input")
     detail = inputs[0]
     outputs = interp.get_output_details()
     scale, zero = detail.get("quantization", (0.0, 0))
