@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from srviewer.core.formats import ModelFormat
-from srviewer.core.formats.graph_safety import ALLOWED_TFLITE_OPS, refuse_unlisted
+from srviewer.core.formats.graph_safety import ALLOWED_TFLITE_OPS, TRUST_HINT, refuse_unlisted
 from srviewer.core.formats.raw import LoadOptions, RawModel, TensorInfo
 from srviewer.core.formats.tf_graph import first_line
 from srviewer.errors import ModelFileError
@@ -55,8 +55,12 @@ def _interpreter(path: Path, options: LoadOptions):
     except (ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path.name}: {runtime} cannot read it (truncated or corrupt: "
                              f"{first_line(exc)})") from None
+    list_ops = getattr(interp, "_get_ops_details", None)   # LiteRT's one way to list a model's operators
+    if list_ops is None and not options.trust_code:
+        raise ModelFileError(f"{path.name}: this {runtime} cannot list the file's operators to check them; "
+                             f"{TRUST_HINT}")
     ops = {}
-    for d in interp._get_ops_details():  # noqa: SLF001 - LiteRT's one way to list a model's operators
+    for d in list_ops() if list_ops else ():
         ops.setdefault(str(d["op_name"]), f"operator {d['index']}")
     notes = refuse_unlisted(ops, ALLOWED_TFLITE_OPS, path.name, options.trust_code)
     try:
