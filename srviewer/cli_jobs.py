@@ -45,13 +45,20 @@ def _add_common(p) -> None:
     p.add_argument("--precision", choices=("float32", "mixed"), default=None,
                    help="learned methods' compute precision: float32 (default) or mixed (16-bit: float16 on "
                         "a GPU, bfloat16 on CPU; SRResNet/SRGAN only; results differ slightly)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show what the image decoders said (warnings about damaged or odd files)")
 
 
 def register(subparsers) -> None:
-    up = subparsers.add_parser("upscale", help="upscale one image x4 with one method",
-                               description="Blind x4 upscaling of IMAGE (alpha and 16-bit kept).")
-    up.add_argument("image")
-    up.add_argument("-o", "--out", help="output file (default IMAGE_x4_METHOD.png)")
+    up = subparsers.add_parser("upscale", help="upscale an image, or every image of a folder, x4 with one method",
+                               description="Blind x4 upscaling of IMAGE (alpha and 16-bit kept). With a FOLDER: "
+                               "every file in it becomes OUTDIR/STEM_x4_METHOD.png; unreadable files are skipped "
+                               "and named; outputs that exist are kept, so running it again resumes.")
+    up.add_argument("image", metavar="IMAGE_OR_FOLDER")
+    up.add_argument("-o", "--out", help="output file (default IMAGE_x4_METHOD.png); for a folder, the output "
+                                        "folder (default FOLDER_x4_METHOD beside it)")
+    up.add_argument("--overwrite", action="store_true",
+                    help="folders: redo outputs that exist (default: keep them, which resumes an interrupted run)")
     up.add_argument("--method", default="srgan", help="bicubic, srcnn, srresnet, srgan or a --model's name")
     _add_common(up)
     up.set_defaults(func=run_upscale)
@@ -174,6 +181,13 @@ def run_upscale(args) -> int:
     from srviewer.core.images import read_image, write_image
     from srviewer.core.methods import upscale_image
 
+    if Path(args.image).is_dir():
+        from srviewer.cli_upscale_folder import run_upscale_folder
+
+        registry, added = _registry(args)
+        name = added[0] if added and args.method == "srgan" else args.method
+        _usable(registry, [name])
+        return run_upscale_folder(args, registry, name)
     loaded = read_image(args.image)
     registry, added = _registry(args)
     name = added[0] if added and args.method == "srgan" else args.method
@@ -186,7 +200,8 @@ def run_upscale(args) -> int:
     _done_line(name, time.perf_counter() - start)
     write_image(out, result.rgb, result.alpha)
     for note in loaded.notes:
-        print(f"note: {note}", file=sys.stderr)
+        if args.verbose or not note.startswith("decoder:"):   # decoder chatter only with -v
+            print(f"note: {note}", file=sys.stderr)
     print(f"wrote {out} ({result.width}x{result.height})")
     return 0
 
@@ -246,8 +261,8 @@ def run_compare(args) -> int:
             raise SrviewerError(f"--crop: {exc}") from None
 
     session.events.prepared.connect(check_crop)
-    session.events.message.connect(lambda level, text: print(f"{'note' if level == 'info' else 'srviewer'}: {text}",
-                                                             file=sys.stderr))
+    session.events.message.connect(lambda level, text: None if text.startswith("decoder:") and not args.verbose else
+                                   print(f"{'note' if level == 'info' else 'srviewer'}: {text}", file=sys.stderr))
     session.events.method_progress.connect(lambda name, fraction: _progress_printer(name)(fraction))
     session.events.method_finished.connect(lambda r: _done_line(r.name, r.seconds))
     session.events.method_failed.connect(lambda name, message: print(f"srviewer: {name} failed: {message}",
