@@ -85,18 +85,18 @@ def test_open_run_and_see_every_result(qtbot, window, photo):
 def test_zoom_is_linked_and_one_panel_can_be_held_out(qtbot, window, photo):
     _open_and_wait(qtbot, window, photo)
     view = window.compare.view
-    view.show_region((10, 30), (10, 30))
-    qtbot.wait(50)
     def centre(key):  # panels of other pixel sizes show more or less around the same centre
         (x0, x1), (y0, y1) = view.view_range(key)
         return (x0 + x1) / 2, (y0 + y1) / 2
 
-    for key in ("bicubic", "HR"):
-        assert centre(key) == pytest.approx((20, 20), abs=1.0)
+    def centred_on(point, *keys):
+        return all(centre(k) == pytest.approx(point, abs=1.0) for k in keys)
+
+    view.show_region((10, 30), (10, 30))
+    qtbot.waitUntil(lambda: centred_on((20, 20), "bicubic", "HR"), timeout=3000)
     view.toggle_link("HR")
     view.show_region((40, 60), (40, 60))
-    qtbot.wait(50)
-    assert centre("bicubic") == pytest.approx((50, 50), abs=1.0)
+    qtbot.waitUntil(lambda: centred_on((50, 50), "bicubic"), timeout=3000)
     assert centre("HR") == pytest.approx((20, 20), abs=1.0)
     assert "unlinked" in view.panels["HR"].label_text
 
@@ -131,8 +131,7 @@ def test_the_tab_draws_what_its_session_holds(qtbot, window, photo):
     s = tab.session.crop_scores["bicubic_cv"]
     assert f"{s['psnr_y']:.2f} dB / {s['ssim_y']:.4f}" in tab.crops.caption("bicubic_cv")
     assert f"crop {s['psnr_y']:.2f} dB" in tab.view.panels["bicubic_cv"].overlay
-    tab.controls.select(tab.controls.convention, "rgb")
-    assert f"crop {s['psnr_rgb']:.2f} dB" in tab.view.panels["bicubic_cv"].overlay
+    assert set(s) == {"psnr_y", "ssim_y"}            # Y alone: quick enough to follow a moving box
 
 
 def test_cancel_stops_a_running_method(qtbot, window, photo):
@@ -142,9 +141,8 @@ def test_cancel_stops_a_running_method(qtbot, window, photo):
     assert slow.entered.wait(10)
     with qtbot.waitSignal(window.compare.runner.run_cancelled, timeout=10000):
         window.compare.controls.cancel.click()
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: window.compare.controls.bars["slow"].format() == "cancelled", timeout=3000)
     assert "bicubic" not in window.compare.session.results
-    assert window.compare.controls.bars["slow"].format() == "cancelled"
 
 
 def test_a_new_request_replaces_a_running_one(qtbot, window, photo):
@@ -232,7 +230,6 @@ def test_inspect_swipe_error_map_and_flicker(qtbot, window, photo):
 
 
 def test_a_model_file_loads_off_the_gui_thread_and_becomes_a_checked_method(qtbot, window, tmp_path):
-    pytest.importorskip("keras")
     from srviewer.core import models
     from srviewer.core.atomic import atomic_write_json
 

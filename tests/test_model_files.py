@@ -7,8 +7,8 @@ import marshal
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-h5py = pytest.importorskip("h5py")
+import keras
+import h5py
 
 from srviewer.core import models, tf_runtime  # noqa: E402
 from srviewer.core.atomic import atomic_write_json  # noqa: E402

@@ -20,7 +20,6 @@ KWARGS = {"num_filters": 4, "num_res_blocks": 1, "batch_norm": False}
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     """A weights folder with a tiny srresnet, and the Keras model itself (built in this process)."""
-    pytest.importorskip("keras")
     from srviewer.core import models
     from srviewer.core.atomic import atomic_write_json
 

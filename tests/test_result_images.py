@@ -15,15 +15,6 @@ from srviewer.core.methods import BicubicMethod
 from srviewer.core.result_images import pair_results, parse_result_arg
 
 
-@pytest.fixture
-def empty_weights(tmp_path, monkeypatch):
-    """No shipped weights: only bicubic and the result images run (no TensorFlow)."""
-    folder = tmp_path / "weights"
-    folder.mkdir()
-    monkeypatch.setenv("SRVIEWER_WEIGHTS", str(folder))
-    return folder
-
-
 def _photo(rng, h=50, w=66, grey=False):
     """An HxW image whose size is not a multiple of 4 (so the HR is mod-cropped), uint8."""
     y, x = np.mgrid[0:h, 0:w]
@@ -65,7 +56,7 @@ def test_result_equal_to_the_hr_scores_inf_and_bicubic_result_equals_the_bicubic
     assert results["same"]["scores"]["psnr_y"] is None            # inf, written as null in strict JSON
     assert results["same"]["scores"]["ssim_y"] == pytest.approx(1.0)
     assert results["theirs"]["scores"] == results["bicubic"]["scores"]   # exactly: same pixels, same scoring
-    assert results["theirs"]["device"] == "result image (made elsewhere)"
+    assert results["theirs"]["device"] == ""                          # nothing ran: no device
     main(["compare", str(tmp_path / "hr.png"), "--methods", "bicubic", "--result", f"same={tmp_path / 'same.png'}"])
     table = capsys.readouterr().out
     assert [line.split()[1] for line in table.splitlines() if line.startswith("same ")] == ["inf"]
@@ -179,7 +170,7 @@ def test_the_manifest_records_each_result_file_and_its_sha256(tmp_path, rng, cap
     entry = manifest["result_images"]["theirs"]
     assert entry["sha256"] == hashlib.sha256((tmp_path / "theirs.png").read_bytes()).hexdigest()
     assert entry["file"].endswith("theirs.png") and "theirs" not in manifest["weights"]
-    assert manifest["methods"]["theirs"]["device"] == "result image (made elsewhere)"
+    assert manifest["methods"]["theirs"]["file"] == "theirs.png"
     np.testing.assert_array_equal(read_image(out / "theirs.png").rgb, read_image(tmp_path / "theirs.png").rgb)
 
 

@@ -177,14 +177,7 @@ GUI_SAMPLE = ("plain.png", "empty.jpg", "text.png", "truncated_50.jpg", "bitflip
               "palette_transparent.png", "grey_alpha.png", "animated.gif", "exif_orientation_6.jpg")
 
 
-def _has_window() -> bool:
-    path = REPO / "srviewer" / "gui" / "main_window.py"
-    return path.exists() and "def open_path" in path.read_text()
-
-
-@pytest.mark.skipif(not _has_window(), reason="the window (srviewer/gui/main_window.py) is not there yet")
 def test_the_window_opens_a_sample_of_the_corpus(corpus, qtbot, tmp_path):
-    pytest.importorskip("PySide6")
     from PySide6.QtCore import QSettings
 
     from srviewer.core.methods import BicubicMethod, MethodRegistry

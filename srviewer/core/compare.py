@@ -25,11 +25,11 @@ from srviewer.core.cancel import CancelToken
 from srviewer.core.conventions import KERNELS, downscale, mod_crop
 from srviewer.core.images import LoadedImage, from_float, to_metric_range, to_float, to_uint8
 from srviewer.core.metrics import score
+from srviewer.core.oom import OOM_MESSAGE, is_oom
 from srviewer.core.result_images import ResultImage
 from srviewer.errors import Cancelled, SrviewerError
 
 MODES = ("reference", "blind")
-OOM_MESSAGE = "out of memory, even with the smallest tile: try a smaller image, or close other programs"
 
 
 @dataclass
@@ -134,10 +134,11 @@ def _device(method) -> str:
         return ""
 
 
-def _failure_message(exc: BaseException) -> str:
+def failure_message(exc: BaseException) -> str:
+    """One line for a failure: a SrviewerError's own message, the OOM message, else type: text."""
     if isinstance(exc, SrviewerError):
         return str(exc)
-    if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
+    if is_oom(exc):
         return OOM_MESSAGE
     return f"{type(exc).__name__}: {exc}"
 
@@ -208,7 +209,7 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
         if kind == "error":
             if isinstance(value, Cancelled) or outer.cancelled:
                 raise Cancelled()
-            message = _failure_message(value)
+            message = failure_message(value)
             failed[name] = message
             yield MethodFailed(name, message)
             continue

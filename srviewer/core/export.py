@@ -138,7 +138,7 @@ def export_results(session, out_dir) -> list[Path]:
 
     It reads the session's prepared LR/HR (RGB uint8 for the figures, the image's own bit depth for
     lr.png/hr.png), its results (name -> compare.MethodFinished), its crop box (x, y, w, h) in HR
-    pixels or None and the crop scores computed for it, its request (kernel, scale, image path for
+    pixels or None, its request (kernel, scale, image path for
     the manifest) and its registry (the weights files in the manifest). Raises ImageWriteError.
     """
     request, prepared, results, registry = session.request, session.prepared, session.results, session.registry
@@ -162,7 +162,7 @@ def export_results(session, out_dir) -> list[Path]:
         files[name] = out / f"{file_stem(name)}.png"
         write_image(files[name], r.sr_native)
         written.append(files[name])
-    region = {name: session.crop_scores[name] for name in results if name in session.crop_scores}
+    region = crop_rows(hr, results, crop_rect, is_grey)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["method", *METRIC_KEYS, "seconds"] + ([f"crop_{k}" for k in METRIC_KEYS] if region else [])

@@ -19,6 +19,7 @@ import numpy as np
 import srviewer
 from srviewer.core.conventions import upscale_bicubic
 from srviewer.core.lineage import LINEAGE
+from srviewer.core.tiling import tile_sizes  # the one tile budget (re-exported)
 from srviewer.errors import MethodUnavailable, ModelFileError, SrviewerError
 
 
@@ -29,23 +30,6 @@ def weights_dir() -> Path:
     return Path(env) if env else Path(srviewer.__file__).resolve().parents[1] / "weights"
 
 
-WEIGHTS_DIR = weights_dir()
-MAX_TILE_PIXELS = 320 * 320         # LR pixels per model call (context included): the memory budget
-OVERLAP = 16                        # LR pixels of context around each tile
-
-
-def tile_sizes(first: int | None = None) -> tuple[int, ...]:
-    """LR tile sides tried in turn when memory runs out: `first` (default: from MAX_TILE_PIXELS), halving to 32."""
-    from srviewer.core.tiling import tile_for_budget
-
-    size = int(first) if first else tile_for_budget(MAX_TILE_PIXELS, OVERLAP)
-    sizes = [size]
-    while sizes[-1] // 2 >= 32:
-        sizes.append(sizes[-1] // 2)
-    return tuple(sizes)
-
-
-TILE_SIZES = tile_sizes()
 # the learned methods shipped in weights/, in lineage order: name -> (label, the command that trains it)
 SHIPPED = {step.name: (step.label, step.train_command) for step in LINEAGE if step.train_command}
 
@@ -347,4 +331,4 @@ def upscale_image(method: Method, loaded, progress=None, cancel=None):
 
 
 __all__ = ["Method", "BicubicMethod", "ModelMethod", "MethodRegistry", "default_registry", "upscale_image",
-           "WEIGHTS_DIR", "weights_dir", "tile_sizes", "ModelFileError"]
+           "weights_dir", "tile_sizes", "ModelFileError"]

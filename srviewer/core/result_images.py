@@ -70,18 +70,14 @@ def fit_result(rgb: np.ndarray, expected_hw: tuple[int, int], hr_hw: tuple[int, 
 class ResultImage(Method):
     """One result image file as a method: read now (a bad file raises ImageReadError here)."""
 
-    device = "result image (made elsewhere)"
-
     def __init__(self, name: str, path, label: str | None = None, scale: int = 4):
         self.path = Path(path)
         self.name, self.label, self.scale = name, label or name, scale
         self.image: LoadedImage = read_image(self.path)
 
-    def availability(self):
-        return True, ""
-
     def device_description(self) -> str:
-        return self.device
+        """Nothing runs here: no device (the window keeps showing the learned methods' one)."""
+        return ""
 
     def fitted(self, image_hw: tuple[int, int], mode: str = "reference", scale: int = 4):
         """(HxWx3 float32 [0, 1], note or None) for a comparison of an image of `image_hw` (H, W):
@@ -157,8 +153,6 @@ def pair_results(hr_paths: list[Path], result_paths: list[Path], folder="the fol
 class ResultFolder(Method):
     """A folder of result images as a bench method: each HR file's result is found by `pair`."""
 
-    device = ResultImage.device
-
     def __init__(self, name: str, folder, label: str | None = None, scale: int = 4):
         self.path = Path(folder)
         self.name, self.label, self.scale = name, label or name, scale
@@ -169,8 +163,7 @@ class ResultFolder(Method):
             raise SrviewerError(f"{folder}: no images in that folder")
         self.pairing: Pairing | None = None
 
-    def device_description(self) -> str:
-        return self.device
+    device_description = ResultImage.device_description
 
     def pair(self, hr_paths: list[Path]) -> Pairing:
         self.pairing = pair_results(list(hr_paths), self.files, self.path)
@@ -188,23 +181,30 @@ class ResultFolder(Method):
                             "not run on an image")
 
 
-def add_results(registry, specs: list[str], folders: bool = False, scale: int = 4) -> list[str]:
-    """Register `--result NAME=FILE` (or NAME=FOLDER with `folders`) arguments; returns their names.
+def add_result(registry, path, name: str | None = None, folder: bool = False, scale: int = 4) -> Method:
+    """Register the result image at `path` (a folder of them with `folder`, for bench) as a method
+    named `name` (default: the file's stem, made unique). A missing or bad file, a file where a
+    folder is wanted or the reverse, or a `name` already taken is one line (SrviewerError)."""
+    path = Path(path)
+    if not path.exists():
+        raise SrviewerError(f"{path} not found")
+    if folder != path.is_dir():
+        raise SrviewerError("bench wants a folder of result images, one per HR file" if folder
+                            else f"{path} is a folder (give one image file)")
+    if name is None:
+        name = registry.unique_name(path.name if folder else path.stem)
+    elif name in registry:
+        raise SrviewerError(f"a method named {name!r} already exists (choose another NAME)")
+    return registry.register(ResultFolder(name, path, scale=scale) if folder else ResultImage(name, path, scale=scale))
 
-    A bad file, a missing folder, or a NAME already taken is one line (SrviewerError)."""
+
+def add_results(registry, specs: list[str], folders: bool = False, scale: int = 4) -> list[str]:
+    """Register `--result NAME=FILE` (or NAME=FOLDER with `folders`) arguments; returns their names."""
     names = []
     for spec in specs:
         name, path = parse_result_arg(spec)
-        if not path.exists():
-            raise SrviewerError(f"--result {spec}: {path} not found")
-        if folders != path.is_dir():
-            raise SrviewerError(f"--result {spec}: " + ("bench wants a folder of result images, one per HR file"
-                                                         if folders else f"{path} is a folder (give one image file)"))
-        if name is None:
-            name = registry.unique_name(path.name if folders else path.stem)
-        elif name in registry:
-            raise SrviewerError(f"--result {spec}: a method named {name!r} already exists (choose another NAME)")
-        method = ResultFolder(name, path, scale=scale) if folders else ResultImage(name, path, scale=scale)
-        registry.register(method)
-        names.append(name)
+        try:
+            names.append(add_result(registry, path, name, folders, scale).name)
+        except SrviewerError as exc:
+            raise type(exc)(f"--result {spec}: {exc}") from None
     return names

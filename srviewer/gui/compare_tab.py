@@ -60,7 +60,7 @@ class CompareTab(QWidget):
         layout.addWidget(self.controls)
         layout.addLayout(column, 1)
 
-        self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True)
+        self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True, crop_y_only=True)
         self._crop_timer = QTimer(self)
         self._crop_timer.setSingleShot(True)
         self._crop_timer.setInterval(60)
@@ -183,7 +183,7 @@ class CompareTab(QWidget):
                 f"image {_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})")
             crop = self.session.crop_scores.get(name)
             if crop:
-                text += f"<br>crop {_fmt(crop['psnr_' + suffix], 2)} dB / {_fmt(crop['ssim_' + suffix], 4)} ({suffix.upper()})"
+                text += f"<br>crop {_fmt(crop['psnr_y'], 2)} dB / {_fmt(crop['ssim_y'], 4)} (Y)"
             self.view.set_caption(name, text)
 
     def _on_crop_changed(self, rect) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from srviewer.core import compare as cmp
 from srviewer.core.cancel import CancelToken
+from srviewer.core.oom import is_oom
 from srviewer.errors import Cancelled, SrviewerError
 
 
@@ -38,11 +39,10 @@ class _CompareThread(QThread):
             self.job_ended.emit(self.job_id, "cancelled", "")
         except SrviewerError as exc:
             self.job_ended.emit(self.job_id, "error", str(exc))
-        except MemoryError:
-            self.job_ended.emit(self.job_id, "error", "out of memory: try a smaller image")
         except Exception as exc:  # noqa: BLE001 - reported in the window, never a crash
-            traceback.print_exc()
-            self.job_ended.emit(self.job_id, "error", f"{type(exc).__name__}: {exc}")
+            if not is_oom(exc):
+                traceback.print_exc()
+            self.job_ended.emit(self.job_id, "error", cmp.failure_message(exc))
 
 
 class ModelFileLoader(QThread):

@@ -26,7 +26,7 @@ import numpy as np
 from srviewer.core.atomic import atomic_path, atomic_write_json
 from srviewer.core.lineage import LABELS
 from srviewer.errors import DataError, ModelFileError, SrviewerError
-from srviewer.train.events import EventLog, print_progress, read_events
+from srviewer.train.events import EventLog, print_progress
 from srviewer.train.run_index import GENERATORS_DIR, generator_name
 from srviewer.train.sr_config import SRConfig
 from srviewer.train.sr_data import PatchSampler, is_named_source, load_training_data, make_dataset
@@ -346,18 +346,6 @@ class SRTrainer:
         if scores:
             sidecar["val_scores"] = scores
         atomic_write_json(self.run_dir / f"{name}.json", sidecar)
-
-
-def last_checkpoint_step(run_dir: Path) -> int | None:
-    """The step of the newest readable checkpoint of a run, from the manager's index."""
-    import tensorflow as tf
-
-    latest = tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints"))
-    return None if latest is None else int(latest.rsplit("-", 1)[-1])
-
-
-def validation_history(run_dir: Path) -> list[dict]:
-    return [e for e in read_events(run_dir) if e.get("event") == "val"]
 
 
 def check_data_readable(cfg: SRConfig) -> None:
