@@ -1,11 +1,12 @@
 """Export a comparison: every result image, the crop figure, a metrics CSV and a manifest.
 
 Files (all written atomically): `lr.png`, `hr.png` (reference mode), `NAME.png` per method (16-bit
-kept for 16-bit inputs), `metrics.csv` (whole-image and, with a crop box, crop scores), `manifest.json`
-(versions, kernel, mode, convention, input and file hashes, weights and result images' files with their
-sha256, device), `figure.png` (full views
-with the crop box above magnified crops) and `crops.png` (the magnified crops side by side with their
-PSNR/SSIM, the notebook's figure). Without a crop box the figures use a centre crop.
+kept for 16-bit inputs), `metrics.csv` (whole-image and, with a crop box, crop scores; the degradation
+chain that made the LR in its last column), `manifest.json` (versions, kernel, mode, degradation chain
+and seed, convention, input and file hashes, weights and result images' files with their sha256,
+device), `figure.png` (full views with the crop box above magnified crops) and `crops.png` (the
+magnified crops side by side with their PSNR/SSIM, the notebook's figure). Without a crop box the
+figures use a centre crop.
 """
 
 from __future__ import annotations
@@ -138,8 +139,8 @@ def export_results(session, out_dir) -> list[Path]:
 
     It reads the session's prepared LR/HR (RGB uint8 for the figures, the image's own bit depth for
     lr.png/hr.png), its results (name -> compare.MethodFinished), its crop box (x, y, w, h) in HR
-    pixels or None, its request (kernel, scale, image path for
-    the manifest) and its registry (the weights files in the manifest). Raises ImageWriteError.
+    pixels or None (crop scores: `crop_rows`, all four figures), its request (kernel, scale, image
+    path for the manifest) and its registry (the weights files in the manifest). Raises ImageWriteError.
     """
     request, prepared, results, registry = session.request, session.prepared, session.results, session.registry
     crop_rect = session.crop
@@ -165,13 +166,14 @@ def export_results(session, out_dir) -> list[Path]:
     region = crop_rows(hr, results, crop_rect, is_grey)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    header = ["method", *METRIC_KEYS, "seconds"] + ([f"crop_{k}" for k in METRIC_KEYS] if region else [])
+    chain = request.chain() if hr is not None else None
+    header = ["method", *METRIC_KEYS, "seconds"] + ([f"crop_{k}" for k in METRIC_KEYS] if region else []) + ["degradation"]
     writer.writerow(header)
     for name, r in results.items():
         row = [name] + [("" if r.scores is None else f"{r.scores[k]:.6f}") for k in METRIC_KEYS] + [f"{r.seconds:.3f}"]
         if region:
             row += [f"{region[name][k]:.6f}" for k in METRIC_KEYS]
-        writer.writerow(row)
+        writer.writerow(row + [str(chain) if chain is not None else ""])
     _write_or_fail(atomic_write_text, out / "metrics.csv", buffer.getvalue())
     written.append(out / "metrics.csv")
     if results:
@@ -188,6 +190,7 @@ def export_results(session, out_dir) -> list[Path]:
         "mode": "reference" if hr is not None else "blind",
         "kernel": request.kernel,
         "scale": scale,
+        "degradation": None if chain is None else {"chain": str(chain), "seed": chain.seed, **chain.as_dict()},
         "image": str(request.image.path) if request.image.path else None,
         "methods": {name: {"label": r.label or name, "file": files[name].name, "seconds": round(r.seconds, 4),
                            "device": getattr(r, "device", ""), "notes": list(getattr(r, "notes", []))}

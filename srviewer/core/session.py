@@ -8,6 +8,7 @@ What it holds (read these attributes; change them through the methods below):
     image           the opened image (core.images.LoadedImage) or None
     methods         the ticked method names, in run order
     mode, kernel, scale     "reference" | "blind", "matlab" | "opencv", 4
+    degradation     the core.degrade.Chain that makes reference mode's LR, or None (the kernel alone)
     request         the compare.CompareRequest of the current (or last) run, or None
     prepared        its compare.Prepared (LR, HR (None in blind mode), bit-depth copies) or None
     status          {name: "queued" | "running" | "done" | "failed" | "cancelled"} for the run's methods
@@ -20,18 +21,22 @@ What it holds (read these attributes; change them through the methods below):
                     unless crop_y_only) inside the box, no border; {} in blind mode or without a box.
                     export's metrics.csv crop columns come from the same function.
     exported        the files the last `export` wrote ([] before)
+    cache           a core.result_cache.ResultCache (or None) that runs reuse: the same image, mode,
+                    kernel and method give the kept result at once
 
 Driving it:
     session.set_image(loaded); session.set_methods([...]); session.set_mode("blind"); session.set_kernel(...)
+    session.set_degradation(chain); session.preview_lr() -> the LR the next run will see (no method runs)
     session.run(cancel=None) -> compare.RunFinished      synchronous: `srviewer compare`, tests
     request = session.start()                             from a worker (the window): then hand each
-        event of compare.run_comparison(request, session.registry, token) to session.apply(event)
+        event of compare.run_comparison(request, session.registry, token, cache=session.cache) to session.apply(event)
         in the observing thread, and session.mark_cancelled() / session.mark_failed(message) if the
         job ends otherwise; `start` returns None (and emits `message`) when there is nothing to run.
     session.set_crop(rect); session.export(out_dir) -> list[Path]
 
 Events (`session.events.NAME.connect(callback)`; see core.observable), with their arguments:
     image_changed(image)        mode_changed(mode)       message(level, text): "info" | "warning" | "error"
+    degradation_changed(chain)
     run_started(request)        prepared(prepared)       method_started(name)
     method_progress(name, fraction)                      method_finished(result: MethodFinished)
     method_failed(name, message)                         run_finished(finished: RunFinished)
@@ -49,14 +54,16 @@ from pathlib import Path
 from srviewer.core import compare as cmp
 from srviewer.core.cancel import CancelToken
 from srviewer.core.conventions import KERNELS
+from srviewer.core.degrade import Chain, degrade
 from srviewer.core.export import centre_crop, clip_rect, export_results
+from srviewer.core.images import to_uint8
 from srviewer.core.metrics import score_region
 from srviewer.core.observable import Events
 from srviewer.errors import Cancelled
 
 EVENT_NAMES = ("image_changed", "mode_changed", "message", "run_started", "prepared", "method_started",
                "method_progress", "method_finished", "method_failed", "run_finished", "run_cancelled",
-               "run_failed", "crop_changed", "exported")
+               "run_failed", "crop_changed", "exported", "degradation_changed")
 
 
 def _fits(rect, shape) -> bool:
@@ -81,6 +88,7 @@ class ComparisonSession:
         self.mode, self.kernel, self.scale = "reference", "matlab", scale
         self.set_mode(mode)
         self.set_kernel(kernel)
+        self.degradation = None
         self.default_crop, self.blind_when_small, self.crop_y_only = default_crop, blind_when_small, crop_y_only
         self.request: cmp.CompareRequest | None = None
         self.prepared: cmp.Prepared | None = None
@@ -92,6 +100,7 @@ class ComparisonSession:
         self.crop: tuple[int, int, int, int] | None = None
         self.crop_scores: dict[str, dict[str, float]] = {}
         self.exported: list[Path] = []
+        self.cache = None
 
     # -- what to compare ------------------------------------------------------------------------
     def set_image(self, loaded) -> None:
@@ -114,6 +123,26 @@ class ComparisonSession:
             raise ValueError(f"kernel must be one of {KERNELS}, not {kernel!r}")
         self.kernel = kernel
 
+    def set_degradation(self, chain) -> None:
+        """The degradation chain (core.degrade.Chain) for reference mode's LR, or None; the next run uses it."""
+        if chain != self.degradation:
+            self.degradation = chain
+            self.events.degradation_changed.emit(chain)
+
+    def chain(self):
+        """The chain the next run's LR is made with (the kernel alone unless a degradation is set)."""
+        return self.degradation if self.degradation is not None else Chain(kernel=self.kernel)
+
+    def preview_lr(self):
+        """The LR (RGB uint8) the next reference run will see, made now without running any method;
+        None without an image, in blind mode or for an image too small to degrade."""
+        if self.image is None or self.mode != "reference":
+            return None
+        try:
+            return to_uint8(degrade(self.image.rgb, self.chain(), self.scale))
+        except ValueError:
+            return None
+
     # -- running --------------------------------------------------------------------------------
     def start(self) -> cmp.CompareRequest | None:
         """Begin a run of the ticked methods on the image: the previous results go. None (and a
@@ -128,7 +157,7 @@ class ComparisonSession:
             self.events.message.emit("warning", "This image is too small for reference mode: switching to blind mode.")
             self.set_mode("blind")
         self.request = cmp.CompareRequest(image=self.image, methods=list(self.methods), mode=self.mode,
-                                          kernel=self.kernel, scale=self.scale)
+                                          kernel=self.kernel, scale=self.scale, degradation=self.degradation)
         self.prepared = None
         self.results, self.failed, self.crop_scores = {}, {}, {}
         self.status = {name: "queued" for name in self.methods}
@@ -193,7 +222,7 @@ class ComparisonSession:
             return None
         finished = None
         try:
-            with contextlib.closing(cmp.run_comparison(request, self.registry, cancel)) as events:
+            with contextlib.closing(cmp.run_comparison(request, self.registry, cancel, cache=self.cache)) as events:
                 for event in events:
                     self.apply(event)
                     if isinstance(event, cmp.RunFinished):

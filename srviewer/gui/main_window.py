@@ -15,7 +15,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget
 
+from srviewer.core.cancel import CancelToken
 from srviewer.core.images import from_array, read_image, sample_image
+from srviewer.core.preload import start_preload
 from srviewer.errors import SrviewerError
 from srviewer.gui.compare_tab import CompareTab
 from srviewer.gui.settings import WindowSettings
@@ -47,6 +49,8 @@ class MainWindow(QMainWindow):
         self.compare.message.connect(self.show_message)
         self.last_error = ""
         self._loaders: list[ModelFileLoader] = []
+        self._preload = None                    # the preloading thread, once the window is shown
+        self._preload_cancel = CancelToken()
         self._build_menus()
         self._restore_settings()
         self.statusBar().showMessage("Ready")
@@ -294,11 +298,27 @@ class MainWindow(QMainWindow):
         self.settings.set("methods", c.selected_methods())
         self.settings.sync()
 
+    # -- preloading ---------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._preload is None:
+            QTimer.singleShot(0, self.preload_models)    # once the window is on screen
+
+    def preload_models(self) -> None:
+        """Start the model process and load the ticked learned models in the background
+        (core.preload), so the first Run finds them ready; a Run's own requests go first."""
+        process = getattr(self.registry, "process", None)
+        if process is None or self._preload is not None:
+            return
+        names = [n for n in self.compare.controls.selected_methods() if n in self.registry]
+        self._preload = start_preload([self.registry.get(n) for n in names], self._preload_cancel, process)
+
     def closeEvent(self, event) -> None:  # noqa: N802
         if self.training is not None and hasattr(self.training, "confirm_close") and not self.training.confirm_close():
             event.ignore()
             return
         self.save_settings()
+        self._preload_cancel.cancel()
         self.compare.runner.wait_all(5000)
         for loader in list(self._loaders):
             loader.wait(5000)
