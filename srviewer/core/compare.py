@@ -173,11 +173,19 @@ def _run_method(job, cancel, events: queue.Queue) -> None:
         events.put(("error", exc))
 
 
-def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None = None) -> Iterator:
-    """Yield the events of one comparison (see the module docstring)."""
+def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None = None,
+                   cache=None) -> Iterator:
+    """Yield the events of one comparison (see the module docstring). With a `cache`
+    (core.result_cache.ResultCache), the prepared images and each method's result are reused when
+    the image, mode, kernel, scale and method are the same as in an earlier run."""
     outer = cancel or CancelToken()
     cancel = _LinkedToken(outer)
-    prepared = prepare(request)
+    run_key = None if cache is None else cache.run_key(request)
+    prepared = None if cache is None else cache.get(("prepared",) + run_key)
+    if prepared is None:
+        prepared = prepare(request)
+        if cache is not None:
+            cache.put(("prepared",) + run_key, prepared)
     yield prepared
     bit_depth = request.image.bit_depth
     lr_float = to_float(prepared.lr_native)
@@ -195,6 +203,11 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
         if not ok:
             failed[name] = reason
             yield MethodFailed(name, reason)
+            continue
+        kept = None if cache is None else cache.get(("result", name) + run_key, owner=method)
+        if kept is not None:
+            results[name] = kept
+            yield kept
             continue
         events: queue.Queue = queue.Queue()
         notes: list[str] = []
@@ -237,6 +250,8 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
                                   getattr(method, "label", "") or name,
                                   np.clip(np.asarray(value, np.float32), 0.0, 1.0), _device(method), notes)
         results[name] = finished
+        if cache is not None:
+            cache.put(("result", name) + run_key, finished, owner=method)
         yield finished
     outer.raise_if_cancelled()
     yield RunFinished(results, failed)

@@ -21,13 +21,15 @@ What it holds (read these attributes; change them through the methods below):
                     unless crop_y_only) inside the box, no border; {} in blind mode or without a box.
                     export's metrics.csv crop columns come from the same function.
     exported        the files the last `export` wrote ([] before)
+    cache           a core.result_cache.ResultCache (or None) that runs reuse: the same image, mode,
+                    kernel and method give the kept result at once
 
 Driving it:
     session.set_image(loaded); session.set_methods([...]); session.set_mode("blind"); session.set_kernel(...)
     session.set_degradation(chain); session.preview_lr() -> the LR the next run will see (no method runs)
     session.run(cancel=None) -> compare.RunFinished      synchronous: `srviewer compare`, tests
     request = session.start()                             from a worker (the window): then hand each
-        event of compare.run_comparison(request, session.registry, token) to session.apply(event)
+        event of compare.run_comparison(request, session.registry, token, cache=session.cache) to session.apply(event)
         in the observing thread, and session.mark_cancelled() / session.mark_failed(message) if the
         job ends otherwise; `start` returns None (and emits `message`) when there is nothing to run.
     session.set_crop(rect); session.export(out_dir) -> list[Path]
@@ -98,6 +100,7 @@ class ComparisonSession:
         self.crop: tuple[int, int, int, int] | None = None
         self.crop_scores: dict[str, dict[str, float]] = {}
         self.exported: list[Path] = []
+        self.cache = None
 
     # -- what to compare ------------------------------------------------------------------------
     def set_image(self, loaded) -> None:
@@ -219,7 +222,7 @@ class ComparisonSession:
             return None
         finished = None
         try:
-            with contextlib.closing(cmp.run_comparison(request, self.registry, cancel)) as events:
+            with contextlib.closing(cmp.run_comparison(request, self.registry, cancel, cache=self.cache)) as events:
                 for event in events:
                     self.apply(event)
                     if isinstance(event, cmp.RunFinished):

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from srviewer.core import inspection_images
+from srviewer.core.result_cache import ResultCache
 from srviewer.core.session import ComparisonSession
 from srviewer.gui.compare_view import CompareView
 from srviewer.gui.controls_panel import ControlsPanel
@@ -61,6 +62,7 @@ class CompareTab(QWidget):
         layout.addLayout(column, 1)
 
         self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True, crop_y_only=True)
+        self.session.cache = ResultCache()      # a second Run on the same image shows the kept results at once
         self._crop_timer = QTimer(self)
         self._crop_timer.setSingleShot(True)
         self._crop_timer.setInterval(60)
@@ -113,7 +115,7 @@ class CompareTab(QWidget):
         self.session.set_kernel(self.controls.kernel_key())
         request = self.session.start()
         if request is not None:
-            self.runner.start(request, self.session.registry)
+            self.runner.start(request, self.session.registry, cache=self.session.cache)
 
     def _forward_crop(self) -> None:
         try:
