@@ -19,7 +19,7 @@ from srviewer import __version__
 from srviewer.errors import Cancelled, SrviewerError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USER_ERROR = 0, 1, 2
-_COMMAND_MODULES = ("srviewer.gui.cli", "srviewer.cli_jobs", "srviewer.train.cli")
+_COMMAND_MODULES = ("srviewer.gui.cli", "srviewer.cli_jobs", "srviewer.cli_models", "srviewer.train.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

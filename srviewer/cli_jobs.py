@@ -25,7 +25,7 @@ def _positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"wants a positive whole number of pixels, not {text!r}")
+        raise argparse.ArgumentTypeError(f"wants a positive whole number, not {text!r}")
     return value
 
 
@@ -39,6 +39,7 @@ def _add_common(p) -> None:
                    help="add a model as a method; " + help_text())
     p.add_argument("--trust-model-code", action="store_true",
                    help="allow model files that carry code (Lambda layers): only for files you trust")
+    add_model_convention_options(p)
     p.add_argument("--tile", type=_positive_int, default=None, metavar="N",
                    help="LR tile side for learned methods: tiles of up to (N+32)^2 LR pixels, context included "
                         "(default: from the memory budget)")
@@ -47,6 +48,20 @@ def _add_common(p) -> None:
                         "a GPU, bfloat16 on CPU; SRResNet/SRGAN only; results differ slightly)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also show what the image decoders said (warnings about damaged or odd files)")
+
+
+def add_model_convention_options(p) -> None:
+    """--model-range, --model-channels, --model-repeat: they win over the sidecar and the detection."""
+    p.add_argument("--model-range", choices=("0..1", "0..255", "-1..1"), default=None,
+                   help="the --model's value range (default: its sidecar, else detected)")
+    p.add_argument("--model-channels", choices=("rgb", "bgr", "y"), default=None,
+                   help="the --model's channels: rgb, bgr or y (luma; colour from bicubic chroma)")
+    p.add_argument("--model-repeat", type=_positive_int, default=1, metavar="N",
+                   help="run the --model N times (a x2 model twice for a x4 comparison)")
+
+
+def model_options(args) -> dict:
+    return {"value_range": args.model_range, "channels": args.model_channels, "repeat": args.model_repeat}
 
 
 def register(subparsers) -> None:
@@ -121,7 +136,7 @@ def _registry(args):
     added = []
     for path in args.model:
         try:
-            added.append(registry.add_model_file(path, trust_code=args.trust_model_code).name)
+            added.append(registry.add_model_file(path, trust_code=args.trust_model_code, **model_options(args)).name)
         except SrviewerError as exc:   # with several --model files, say which one
             if Path(path).name in str(exc):
                 raise

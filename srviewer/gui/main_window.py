@@ -78,6 +78,11 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Paste image", self.paste, QKeySequence.Paste)
         self._action(file_menu, "Open the &sample image", lambda: self.open_loaded(sample_image()))
         self._action(file_menu, "Add &model file…", self.add_model_dialog)
+        from srviewer.core.formats import folder_formats
+
+        if folder_formats():         # SavedModel and other formats that are folders
+            labels = ", ".join(f.label for f in folder_formats())
+            self._action(file_menu, f"Add model &folder ({labels})…", lambda: self.add_model_dialog(folders=True))
         self._action(file_menu, "Add result &image…", self.add_result_dialog)
         self._action(file_menu, "&Export results…", self.export_dialog, "Ctrl+E")
         file_menu.addSeparator()
@@ -156,11 +161,26 @@ class MainWindow(QMainWindow):
             self.open_path(urls[0].toLocalFile())
 
     # -- models and export ------------------------------------------------------------------
-    def add_model_dialog(self) -> None:
-        folder = self.settings.get("last_model_folder", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Add a Keras model", folder,
-                                              "Keras models (*.keras *.h5 *.weights.h5);;All files (*)")
-        if path:
+    def model_file_dialog(self, folders: bool = False) -> QFileDialog:
+        """The *Add model…* dialog: the file filter (or, for folder formats such as SavedModel, a
+        folder chooser) comes from the format registry (core/formats)."""
+        from srviewer.core import formats
+
+        start = self.settings.get("last_model_folder", str(Path.home()))
+        if folders:
+            labels = " or ".join(f.label for f in formats.folder_formats())
+            dialog = QFileDialog(self, f"Add a model folder ({labels})", start)
+            dialog.setFileMode(QFileDialog.FileMode.Directory)
+            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        else:
+            dialog = QFileDialog(self, "Add a model file", start, formats.file_dialog_filter())
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        return dialog
+
+    def add_model_dialog(self, folders: bool = False) -> None:
+        dialog = self.model_file_dialog(folders)
+        if dialog.exec() and dialog.selectedFiles():
+            path = dialog.selectedFiles()[0]
             self.settings.set("last_model_folder", str(Path(path).parent))
             self.add_model_path(path)
 
