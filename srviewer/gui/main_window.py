@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.compare.runner.wait_all(5000)
+        self.compare.degradation.wait_all(5000)
         for loader in list(self._loaders):
             loader.wait(5000)
         if getattr(self.registry, "process", None) is not None:
