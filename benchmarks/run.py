@@ -17,7 +17,9 @@ trained file is needed.
 - metrics:  PSNR+SSIM (Y and RGB) on a 2040x1356 pair next to scikit-image, and the crop figures
             (PSNR+SSIM on Y of a 512x512 crop, metrics.score_region(y_only=True)) in ms
 - gui:      `srviewer` start to the window shown (child process, offscreen), TF imported or not;
-            the largest gap of a 10 ms timer during a 512x512 SRGAN comparison in the window
+            the largest gap of a 10 ms timer during a 512x512 SRGAN comparison in the window;
+            `srviewer` start to all four results on the sample photo (the shipped weights, the models
+            preloaded from the moment the window shows), and a second Run on the same image
 - train:    SRResNet steps/s with the real input pipeline against one batch in memory
             (benchmarks/train_sr_input.py); input_overhead = 1 - pipeline/in-memory
 --quick: fewer repeats, a smaller training model, and the 4000x3000 case with a small
@@ -43,7 +45,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "train")
+sys.path.insert(0, str(REPO / "benchmarks"))
+import bicubic_cases  # noqa: E402 - the bicubic rows (issue 18), beside this file
+CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "gui_results", "train",
+         "bicubic", "big_photo")
 GIB = 2**30
 
 
@@ -279,9 +284,10 @@ def case_gui_gap(quick: bool) -> dict:
         win.compare.refresh_methods(["srgan"])
         win.show()
         rng = np.random.default_rng(0)
-        image = from_array((rng.random((512, 512, 3)) * 255).astype(np.uint8))
         runs = []
         for _ in range(2):   # the first includes starting the model process, TensorFlow's import there, loading
+            # a new image each time: the window keeps results, and the warm run must still infer
+            image = from_array((rng.random((512, 512, 3)) * 255).astype(np.uint8))
             gaps, clock, last = [], QElapsedTimer(), [0]
             clock.start()
 
@@ -307,6 +313,60 @@ def case_gui_gap(quick: bool) -> dict:
         registry.process.close()
     return {"first_run": runs[0], "warm_run": runs[1], "max_gap_ms": max(r["max_gap_ms"] for r in runs),
             "tensorflow_in_window_process": "tensorflow" in sys.modules}
+
+
+_GUI_RESULTS = r"""
+import sys, time
+from srviewer.gui.app import make_app
+
+def main():
+    t0 = float(sys.argv[1])
+    app = make_app()
+    from srviewer.core.images import sample_image
+    from srviewer.core.methods import default_registry
+    from srviewer.core.model_process import ModelProcess
+    from srviewer.gui.main_window import MainWindow
+    registry = default_registry(process=ModelProcess())       # as `srviewer gui` does
+    win = MainWindow(registry, show_dialogs=False)
+    names = ["bicubic", "srcnn", "srresnet", "srgan"]
+    win.compare.refresh_methods(names)
+    done = []
+    win.compare.results_shown.connect(lambda: done.append(time.time()))
+    win.show()
+    win.open_loaded(sample_image())
+    while not done:
+        app.processEvents(); time.sleep(0.002)
+    first = sorted(win.compare.session.results)
+    t1 = time.time()
+    win.compare.run()
+    while len(done) < 2:
+        app.processEvents(); time.sleep(0.002)
+    print("RESULTS", done[0] - t0, done[1] - t1, ",".join(first), ",".join(sorted(win.compare.session.results)),
+          flush=True)
+    win.close()
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def case_gui_results(quick: bool) -> dict:
+    """Start to all results on the sample, then a second Run, with the shipped weights (fresh processes)."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SRVIEWER_SETTINGS_ORG="srviewer-bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "gui_results.py"      # a file: the model process (spawn) re-imports its main module
+        script.write_text(_GUI_RESULTS)
+        firsts, seconds, shown = [], [], ""
+        for _ in range(1 if quick else 3):
+            t0 = time.time()
+            out = subprocess.run([sys.executable, str(script), repr(t0)], cwd=REPO, env=env, capture_output=True,
+                                 text=True, timeout=600).stdout
+            line = next(x for x in out.splitlines() if x.startswith("RESULTS")).split()
+            firsts.append(float(line[1]))
+            seconds.append(float(line[2]))
+            shown = line[3]
+    return {"first_s": statistics.median(firsts), "second_s": statistics.median(seconds), "firsts": firsts,
+            "seconds": seconds, "results": shown}
 
 
 def case_train(quick: bool) -> dict:
@@ -359,7 +419,7 @@ def summarise(raw: dict, quick: bool) -> dict:
     gflops = g("conv", "gflops")
     flops = g("upscale_srviewer", "flops_510x339")
     result = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+        "machine": {"platform": platform.platform(), "cpu": _cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "device": g("upscale_srviewer", "device"), "quick": quick,
                     "load_average": os.getloadavg()[0]},
         "conv": {k: g("conv", k) for k in ("gflops", "median_gflops", "engine", "gflops_xla", "gflops_plain")},
@@ -369,8 +429,11 @@ def summarise(raw: dict, quick: bool) -> dict:
         "metrics": {k: g("metrics", k) for k in ("crop512_ms", "skimage_crop512_ms", "whole_ms", "skimage_whole_ms",
                                                   "max_abs_diff_vs_skimage")},
         "gui": {"start_s": g("gui_start", "start_s"), "tensorflow_at_start": g("gui_start", "tensorflow_imported"),
-                "max_gap_ms": g("gui_gap", "max_gap_ms"), "max_gap_warm_ms": g("gui_gap", "warm_run", "max_gap_ms")},
+                "max_gap_ms": g("gui_gap", "max_gap_ms"), "max_gap_warm_ms": g("gui_gap", "warm_run", "max_gap_ms"),
+                "results_s": g("gui_results", "first_s"), "second_run_s": g("gui_results", "second_s"),
+                "results": g("gui_results", "results")},
         "train": {k: g("train", k) for k in ("input_overhead", "pipeline_steps_s", "in_memory_steps_s", "settings")},
+        "bicubic": bicubic_cases.summary(g),
     }
     for size in ("510x339", "128x128"):
         ours, naive = g("upscale_srviewer", size, "seconds"), g("upscale_naive", size, "seconds")
@@ -437,18 +500,33 @@ def table(r: dict) -> str:
          f"TensorFlow imported: {r['gui']['tensorflow_at_start']}"),
         ("largest event-loop gap, 512x512 SRGAN", f"{_f(r['gui']['max_gap_ms'], '.0f')} ms",
          f"warm run {_f(r['gui']['max_gap_warm_ms'], '.0f')} ms"),
+        ("start to all results on the sample", f"{_f(r['gui'].get('results_s'), '.2f')} s",
+         f"aim 6 s; {r['gui'].get('results')}"),
+        ("second Run on the same image", f"{_f(r['gui'].get('second_run_s'), '.2f')} s", "aim 1 s; results kept"),
         ("training input overhead", f"{_f((r['train']['input_overhead'] or 0) * 100 if r['train']['input_overhead'] is not None else None, '+.1f')} %",
          f"{_f(r['train']['pipeline_steps_s'], '.3f')} vs {_f(r['train']['in_memory_steps_s'], '.3f')} steps/s"),
     ]
+    rows += bicubic_cases.rows(r.get("bicubic") or {}, _f)
     width = max(len(a) for a, _, _ in rows)
     lines = [f"{'case':<{width}}  {'figure':>18}  notes", "-" * (width + 40)]
     lines += [f"{a:<{width}}  {b:>18}  {c}" for a, b, c in rows]
     m = r["machine"]
-    lines.append(f"machine: {m['platform']}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
+    lines.append(f"machine: {m['platform']}, {m.get('cpu')}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
                  + (", --quick" if m["quick"] else ""))
     for name, err in r.get("errors", {}).items():
         lines.append(f"error in {name}: {err}")
     return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    """The host's CPU as `lscpu` names it (hosts differ between sessions: name it beside the figures)."""
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def _ratio(a, b) -> str:
@@ -463,7 +541,8 @@ def main(argv=None) -> int:
     ap.add_argument("--case", help=argparse.SUPPRESS)   # internal: run one case in this process
     args = ap.parse_args(argv)
     if args.case:
-        result = globals()[f"case_{args.case}"](args.quick)
+        case = globals().get(f"case_{args.case}") or getattr(bicubic_cases, f"case_{args.case}")
+        result = case(args.quick)
         print("RESULT " + json.dumps(result, default=float))
         return 0
     result = collect(args.quick, [o for o in args.only.split(",") if o])

@@ -25,7 +25,7 @@ def _positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"wants a positive whole number of pixels, not {text!r}")
+        raise argparse.ArgumentTypeError(f"wants a positive whole number, not {text!r}")
     return value
 
 
@@ -39,19 +39,41 @@ def _add_common(p) -> None:
                    help="add a model as a method; " + help_text())
     p.add_argument("--trust-model-code", action="store_true",
                    help="allow model files that carry code (Lambda layers): only for files you trust")
+    add_model_convention_options(p)
     p.add_argument("--tile", type=_positive_int, default=None, metavar="N",
                    help="LR tile side for learned methods: tiles of up to (N+32)^2 LR pixels, context included "
                         "(default: from the memory budget)")
     p.add_argument("--precision", choices=("float32", "mixed"), default=None,
                    help="learned methods' compute precision: float32 (default) or mixed (16-bit: float16 on "
                         "a GPU, bfloat16 on CPU; SRResNet/SRGAN only; results differ slightly)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show what the image decoders said (warnings about damaged or odd files)")
+
+
+def add_model_convention_options(p) -> None:
+    """--model-range, --model-channels, --model-repeat: they win over the sidecar and the detection."""
+    p.add_argument("--model-range", choices=("0..1", "0..255", "-1..1"), default=None,
+                   help="the --model's value range (default: its sidecar, else detected)")
+    p.add_argument("--model-channels", choices=("rgb", "bgr", "y"), default=None,
+                   help="the --model's channels: rgb, bgr or y (luma; colour from bicubic chroma)")
+    p.add_argument("--model-repeat", type=_positive_int, default=1, metavar="N",
+                   help="run the --model N times (a x2 model twice for a x4 comparison)")
+
+
+def model_options(args) -> dict:
+    return {"value_range": args.model_range, "channels": args.model_channels, "repeat": args.model_repeat}
 
 
 def register(subparsers) -> None:
-    up = subparsers.add_parser("upscale", help="upscale one image x4 with one method",
-                               description="Blind x4 upscaling of IMAGE (alpha and 16-bit kept).")
-    up.add_argument("image")
-    up.add_argument("-o", "--out", help="output file (default IMAGE_x4_METHOD.png)")
+    up = subparsers.add_parser("upscale", help="upscale an image, or every image of a folder, x4 with one method",
+                               description="Blind x4 upscaling of IMAGE (alpha and 16-bit kept). With a FOLDER: "
+                               "every file in it becomes OUTDIR/STEM_x4_METHOD.png; unreadable files are skipped "
+                               "and named; outputs that exist are kept, so running it again resumes.")
+    up.add_argument("image", metavar="IMAGE_OR_FOLDER")
+    up.add_argument("-o", "--out", help="output file (default IMAGE_x4_METHOD.png); for a folder, the output "
+                                        "folder (default FOLDER_x4_METHOD beside it)")
+    up.add_argument("--overwrite", action="store_true",
+                    help="folders: redo outputs that exist (default: keep them, which resumes an interrupted run)")
     up.add_argument("--method", default="srgan", help="bicubic, srcnn, srresnet, srgan or a --model's name")
     _add_common(up)
     up.set_defaults(func=run_upscale)
@@ -114,7 +136,7 @@ def _registry(args):
     added = []
     for path in args.model:
         try:
-            added.append(registry.add_model_file(path, trust_code=args.trust_model_code).name)
+            added.append(registry.add_model_file(path, trust_code=args.trust_model_code, **model_options(args)).name)
         except SrviewerError as exc:   # with several --model files, say which one
             if Path(path).name in str(exc):
                 raise
@@ -174,6 +196,13 @@ def run_upscale(args) -> int:
     from srviewer.core.images import read_image, write_image
     from srviewer.core.methods import upscale_image
 
+    if Path(args.image).is_dir():
+        from srviewer.cli_upscale_folder import run_upscale_folder
+
+        registry, added = _registry(args)
+        name = added[0] if added and args.method == "srgan" else args.method
+        _usable(registry, [name])
+        return run_upscale_folder(args, registry, name)
     loaded = read_image(args.image)
     registry, added = _registry(args)
     name = added[0] if added and args.method == "srgan" else args.method
@@ -186,7 +215,8 @@ def run_upscale(args) -> int:
     _done_line(name, time.perf_counter() - start)
     write_image(out, result.rgb, result.alpha)
     for note in loaded.notes:
-        print(f"note: {note}", file=sys.stderr)
+        if args.verbose or not note.startswith("decoder:"):   # decoder chatter only with -v
+            print(f"note: {note}", file=sys.stderr)
     print(f"wrote {out} ({result.width}x{result.height})")
     return 0
 
@@ -246,8 +276,8 @@ def run_compare(args) -> int:
             raise SrviewerError(f"--crop: {exc}") from None
 
     session.events.prepared.connect(check_crop)
-    session.events.message.connect(lambda level, text: print(f"{'note' if level == 'info' else 'srviewer'}: {text}",
-                                                             file=sys.stderr))
+    session.events.message.connect(lambda level, text: None if text.startswith("decoder:") and not args.verbose else
+                                   print(f"{'note' if level == 'info' else 'srviewer'}: {text}", file=sys.stderr))
     session.events.method_progress.connect(lambda name, fraction: _progress_printer(name)(fraction))
     session.events.method_finished.connect(lambda r: _done_line(r.name, r.seconds))
     session.events.method_failed.connect(lambda name, message: print(f"srviewer: {name} failed: {message}",

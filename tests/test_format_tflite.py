@@ -20,14 +20,21 @@ def files(tmp_path_factory):
     return {name: (model, save_tflite(model, folder / f"{name}.tflite")) for name, model in made.items()}
 
 
-def _flex_write_file(path, target):
-    """A TFLite file with a Flex (embedded TensorFlow) WriteFile the output waits on."""
+def _flex_write_file(path, target, in_loop=False):
+    """A TFLite file with a Flex (embedded TensorFlow) WriteFile the output waits on; `in_loop`:
+    inside a WHILE body, a subgraph the interpreter's own operator list does not show."""
     import tensorflow as tf
+
+    def write_then(t):
+        with tf.control_dependencies([tf.io.write_file(str(target), "pwned")]):
+            return tf.identity(t * 2.0)
 
     @tf.function(input_signature=[tf.TensorSpec([1, 4, 4, 3], tf.float32)])
     def f(x):
-        with tf.control_dependencies([tf.io.write_file(str(target), "pwned")]):
-            return tf.identity(x * 2.0)
+        if not in_loop:
+            return write_then(x)
+        times = tf.cast(tf.reduce_sum(x) > -1.0, tf.int32) * 2
+        return tf.while_loop(lambda i, t: i < times, lambda i, t: (i + 1, write_then(t)), [tf.constant(0), x])[1]
 
     conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
@@ -79,9 +86,10 @@ def test_two_heads_are_both_reported(files):
         np.testing.assert_allclose(y, ref, atol=1e-5)
 
 
-def test_a_flex_write_file_is_refused_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("in_loop", [False, True])
+def test_a_flex_write_file_is_refused_and_writes_nothing(tmp_path, in_loop):
     target = tmp_path / "pwned.txt"
-    path = _flex_write_file(tmp_path / "flex.tflite", target)
+    path = _flex_write_file(tmp_path / "flex.tflite", target, in_loop)
     assert_refused_writing_nothing(lambda: tflite.load(path, LoadOptions()), "FlexWriteFile (it can write files)",
                                    target)
     # trusted, LiteRT still has no TensorFlow ops to run it with: one line, nothing written

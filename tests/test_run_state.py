@@ -159,3 +159,18 @@ def test_the_checkpoints_a_run_can_hand_to_the_comparison(tmp_path):
     assert list(state.kept_generators()) == [10, 20]
     assert state.checkpoint(20) == run / "generators" / "step_000020.weights.h5" and state.checkpoint(30) is None
     assert RunState().checkpoint("best") is None
+
+
+def test_the_list_of_past_runs_says_what_the_state_says(tmp_path):
+    from srviewer.train.run_index import list_runs
+
+    run, log = _sr_run(tmp_path)                                         # tmp_path/run: not finished
+    log.emit("error", message="disk full")
+    done = tmp_path / "done"
+    EventLog(done).emit("started", step=0, total_steps=3, kind="srcnn", resumed=False)
+    EventLog(done).emit("finished", step=3, reason="done")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "config.json").write_text(json.dumps({"experiment": "augment"}))
+    rows = {r.name: (r.kind, r.step, r.total_steps, r.state, r.message) for r in list_runs(tmp_path)}
+    assert rows == {"run": ("srresnet", 5, 10, "error", "disk full"), "done": ("srcnn", 3, 3, "done", ""),
+                    "old": ("augment", 0, None, "empty", "")}

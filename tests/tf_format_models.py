@@ -92,9 +92,14 @@ def export_saved_model(model, folder: Path) -> Path:
     return folder
 
 
-def save_tf1_saved_model(model, folder: Path, scale: int = 2) -> Path:
+def save_tf1_saved_model(model, folder: Path, scale: int = 2, input_shaped_state: bool = False) -> Path:
     """The NHWC RGB [0,1] one-head `sr_model` written again with TensorFlow 1 ops (a VariableV2,
-    a Session, SavedModelBuilder), with the Keras model's weights."""
+    a Session, SavedModelBuilder), with the Keras model's weights.
+
+    `input_shaped_state`: also a local variable initialised as zeros shaped like the input (a
+    recurrent model's state buffer). TensorFlow 1's loader leaves it alone; `tf.saved_model.load`
+    runs every local initializer and fails (UnliftableError: it depends on the placeholder).
+    """
     import tensorflow as tf
 
     kernel, bias = (np.asarray(w) for w in model.get_layer(f"residual_x{scale}").weights)
@@ -104,6 +109,9 @@ def save_tf1_saved_model(model, folder: Path, scale: int = 2) -> Path:
         k = tf.compat.v1.get_variable("k", initializer=kernel, use_resource=False)
         b = tf.compat.v1.get_variable("b", initializer=bias, use_resource=False)
         r = tf.nn.bias_add(tf.nn.conv2d(x, k, 1, "SAME"), b)
+        if input_shaped_state:
+            tf.compat.v1.Variable(tf.zeros_like(x), collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES],
+                                  validate_shape=False, name="state", use_resource=False)
         up = tf.nn.depth_to_space(tf.concat([x] * (scale * scale), axis=-1), scale)
         y = tf.clip_by_value(up + tf.nn.depth_to_space(r, scale), 0.0, 1.0, name="sr")
         with tf.compat.v1.Session(graph=graph) as session:

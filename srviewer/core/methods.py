@@ -155,15 +155,16 @@ class ModelMethod(Method):
 
         return device_description()
 
-    def load(self):
-        """The loaded model: a model_conventions.Predictor here, a RemoteLoaded with a process."""
+    def load(self, background: bool = False):
+        """The loaded model: a model_conventions.Predictor here, a RemoteLoaded with a process.
+        `background` (preloading): a process serves runs' requests first."""
         with self._lock:
             if self._loaded is None:
                 ok, reason = self.availability()
                 if not ok:
                     raise MethodUnavailable(f"{self.name}: {reason}")
                 if self.process is not None:   # a RemoteLoaded: scale, input kind, label, device, convention
-                    loaded = self.process.request("load", self.spec())
+                    loaded = self.process.request("load", self.spec(), background=background)
                 else:
                     from srviewer.core.formats import LoadOptions
                     from srviewer.core.model_loading import load_predictor

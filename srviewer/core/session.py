@@ -20,14 +20,18 @@ What it holds (read these attributes; change them through the methods below):
     crop_scores     {name: metrics.score_region(sr, hr, crop)}: psnr_y, ssim_y (and psnr_rgb, ssim_rgb
                     unless crop_y_only) inside the box, no border; {} in blind mode or without a box.
                     export's metrics.csv crop columns come from the same function.
+    crop_detail     blind mode: {name: core.blind_detail.crop_detail(...)}, the fine detail inside the
+                    box over bicubic's; the whole image's is each result's `detail`
     exported        the files the last `export` wrote ([] before)
+    cache           a core.result_cache.ResultCache (or None) that runs reuse: the same image, mode,
+                    kernel and method give the kept result at once
 
 Driving it:
     session.set_image(loaded); session.set_methods([...]); session.set_mode("blind"); session.set_kernel(...)
     session.set_degradation(chain); session.preview_lr() -> the LR the next run will see (no method runs)
     session.run(cancel=None) -> compare.RunFinished      synchronous: `srviewer compare`, tests
     request = session.start()                             from a worker (the window): then hand each
-        event of compare.run_comparison(request, session.registry, token) to session.apply(event)
+        event of compare.run_comparison(request, session.registry, token, cache=session.cache) to session.apply(event)
         in the observing thread, and session.mark_cancelled() / session.mark_failed(message) if the
         job ends otherwise; `start` returns None (and emits `message`) when there is nothing to run.
     session.set_crop(rect); session.export(out_dir) -> list[Path]
@@ -50,6 +54,7 @@ import contextlib
 from pathlib import Path
 
 from srviewer.core import compare as cmp
+from srviewer.core.blind_detail import crop_detail
 from srviewer.core.cancel import CancelToken
 from srviewer.core.conventions import KERNELS
 from srviewer.core.degrade import Chain, degrade
@@ -97,7 +102,9 @@ class ComparisonSession:
         self.running = False
         self.crop: tuple[int, int, int, int] | None = None
         self.crop_scores: dict[str, dict[str, float]] = {}
+        self.crop_detail: dict[str, float] = {}
         self.exported: list[Path] = []
+        self.cache = None
 
     # -- what to compare ------------------------------------------------------------------------
     def set_image(self, loaded) -> None:
@@ -156,7 +163,7 @@ class ComparisonSession:
         self.request = cmp.CompareRequest(image=self.image, methods=list(self.methods), mode=self.mode,
                                           kernel=self.kernel, scale=self.scale, degradation=self.degradation)
         self.prepared = None
-        self.results, self.failed, self.crop_scores = {}, {}, {}
+        self.results, self.failed, self.crop_scores, self.crop_detail = {}, {}, {}, {}
         self.status = {name: "queued" for name in self.methods}
         self.progress = {name: 0.0 for name in self.methods}
         self.running = True
@@ -172,7 +179,7 @@ class ComparisonSession:
                 self.crop = None
             if self.crop is None and self.default_crop:
                 self.crop = centre_crop(shape)
-            self.crop_scores = {}
+            self.crop_scores, self.crop_detail = {}, {}
             self.events.prepared.emit(event)
             for note in event.notes:
                 self.events.message.emit("info", note)
@@ -219,7 +226,7 @@ class ComparisonSession:
             return None
         finished = None
         try:
-            with contextlib.closing(cmp.run_comparison(request, self.registry, cancel)) as events:
+            with contextlib.closing(cmp.run_comparison(request, self.registry, cancel, cache=self.cache)) as events:
                 for event in events:
                     self.apply(event)
                     if isinstance(event, cmp.RunFinished):
@@ -249,7 +256,7 @@ class ComparisonSession:
             if shape is not None:
                 rect = clip_rect(rect, shape)
         self.crop = rect
-        self.crop_scores = {}
+        self.crop_scores, self.crop_detail = {}, {}
         self._score_crop(list(self.results))
         self.events.crop_changed.emit(self.crop)
 
@@ -263,6 +270,10 @@ class ComparisonSession:
 
     def _score_crop(self, names) -> None:
         hr = self.prepared.hr if self.prepared is not None else None
+        if self.prepared is not None and hr is None and self.crop is not None:   # blind mode
+            for name in names:
+                self.crop_detail[name] = crop_detail(self.results[name].sr, self.prepared.lr, self.crop, self.scale,
+                                                     self.request.kernel)
         if hr is None or self.crop is None:
             return
         for name in names:

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from srviewer.core import inspection_images
+from srviewer.core.result_cache import ResultCache
 from srviewer.core.session import ComparisonSession
 from srviewer.gui.compare_view import CompareView
 from srviewer.gui.controls_panel import ControlsPanel
@@ -62,6 +63,7 @@ class CompareTab(QWidget):
         layout.addLayout(column, 1)
 
         self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True, crop_y_only=True)
+        self.session.cache = ResultCache()      # a second Run on the same image shows the kept results at once
         self._crop_timer = QTimer(self)
         self._crop_timer.setSingleShot(True)
         self._crop_timer.setInterval(60)
@@ -115,7 +117,7 @@ class CompareTab(QWidget):
         self.session.set_kernel(self.controls.kernel_key())
         request = self.session.start()
         if request is not None:
-            self.runner.start(request, self.session.registry)
+            self.runner.start(request, self.session.registry, cache=self.session.cache)
 
     def _forward_crop(self) -> None:
         try:
@@ -181,11 +183,18 @@ class CompareTab(QWidget):
         suffix = "y" if self.convention() == "y" else "rgb"
         for name, result in self.session.results.items():
             s = result.scores
-            text = f"{result.seconds:.1f} s" if s is None else (
-                f"image {_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})")
-            crop = self.session.crop_scores.get(name)
-            if crop:
-                text += f"<br>crop {_fmt(crop['psnr_y'], 2)} dB / {_fmt(crop['ssim_y'], 4)} (Y)"
+            if s is None:     # blind mode: the time, the size and the detail added (core.blind_detail)
+                h, w = result.sr.shape[:2]
+                text = f"{result.seconds:.1f} s, {w}x{h} px"
+                if result.detail is not None:
+                    text += f"<br>Laplacian detail vs bicubic: image {_fmt(result.detail, 2)}x"
+                    crop = self.session.crop_detail.get(name)
+                    text += f", crop {_fmt(crop, 2)}x" if crop is not None else ""
+            else:
+                text = f"image {_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})"
+                crop = self.session.crop_scores.get(name)
+                if crop:
+                    text += f"<br>crop {_fmt(crop['psnr_y'], 2)} dB / {_fmt(crop['ssim_y'], 4)} (Y)"
             self.view.set_caption(name, text + self.degradation.caption_line())
         self.degradation.caption_inputs()
 
@@ -201,8 +210,9 @@ class CompareTab(QWidget):
             self.crops.show_crop("LR", inspection_images.magnified(prepared.lr, session.crop_in_lr(), session.scale * MAGNIFY),
                                  "input, nearest")
             for name, result in session.results.items():
-                s = session.crop_scores.get(name)
-                caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)" if s else ""
+                s, detail = session.crop_scores.get(name), session.crop_detail.get(name)
+                caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)" if s else (
+                    f"detail {_fmt(detail, 2)}x bicubic (crop)" if detail is not None else "")
                 self.crops.show_crop(name, inspection_images.magnified(result.sr, session.crop, MAGNIFY), caption)
             if prepared.hr is not None:
                 self.crops.show_crop("HR", inspection_images.magnified(prepared.hr, session.crop, MAGNIFY), "ground truth")

@@ -102,9 +102,10 @@ def _is_number(value) -> bool:
 
 
 def read_kind(run_dir: str | os.PathLike) -> str | None:
-    """The run's kind from RUN/config.json, or None."""
+    """The run's kind from RUN/config.json ("kind", or "experiment" in older runs), or None."""
     try:
-        kind = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8")).get("kind")
+        config = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+        kind = config.get("kind") or config.get("experiment")
     except (OSError, ValueError, AttributeError):
         return None
     return kind if isinstance(kind, str) else None

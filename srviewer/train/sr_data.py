@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +36,17 @@ SAMPLE_PHOTOS = ("astronaut", "coffee", "rocket", "hubble_deep_field", "immunohi
 
 @dataclass
 class PairSet:
-    """HR images (uint8 HxWx3) and their LR (uint8 (H/s)x(W/s)x3), made with `kernel`."""
+    """HR images (uint8 HxWx3) and their LR (uint8 (H/s)x(W/s)x3), made with `kernel`.
+
+    skipped: (file, reason) for each file found but not used (unreadable, or too small).
+    """
 
     hr: list[np.ndarray]
     lr: list[np.ndarray]
     scale: int
     kernel: str
     names: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def find_images(folders: list[str | os.PathLike]) -> list[Path]:
@@ -75,37 +79,41 @@ def load_pairs(folders: list[str | os.PathLike], scale: int = 4, kernel: str = "
         try:
             with np.load(cache_file, allow_pickle=False) as data:
                 n = int(data["count"])
+                skipped = [tuple(str(x).split("\t", 1)) for x in data["skipped"]]   # KeyError: an older cache
                 return PairSet([data[f"hr{i}"] for i in range(n)], [data[f"lr{i}"] for i in range(n)],
-                               scale, kernel, [str(x) for x in data["names"]])
+                               scale, kernel, [str(x) for x in data["names"]], skipped)
         except Exception:  # noqa: BLE001 - a damaged cache is rebuilt
             pass
-    hrs, lrs, names = [], [], []
+    hrs, lrs, names, skipped = [], [], [], []
     for path in paths:
         try:
             img = read_image(path)
-        except ImageReadError:
+        except ImageReadError as exc:
+            skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
             continue
         hr = mod_crop(to_uint8(img.rgb), scale)
         if min(hr.shape[:2]) < min_size:
+            skipped.append((str(path), f"smaller than {min_size}x{min_size} pixels"))
             continue
         hrs.append(np.ascontiguousarray(hr))
         lrs.append(downscale(hr, scale, kernel))
         names.append(str(path))
     if not hrs:
         raise DataError(f"no readable image of at least {min_size}x{min_size} pixels under "
-                        f"{', '.join(map(str, folders))}")
+                        f"{', '.join(map(str, folders))} ({len(skipped)} files skipped)")
     if cache:
-        _save_cache(cache_file, hrs, lrs, names)
-    return PairSet(hrs, lrs, scale, kernel, names)
+        _save_cache(cache_file, hrs, lrs, names, skipped)
+    return PairSet(hrs, lrs, scale, kernel, names, skipped)
 
 
-def _save_cache(cache_file: Path, hrs, lrs, names) -> None:
+def _save_cache(cache_file: Path, hrs, lrs, names, skipped) -> None:
     from srviewer.core.atomic import atomic_write
 
     arrays = {f"hr{i}": a for i, a in enumerate(hrs)} | {f"lr{i}": a for i, a in enumerate(lrs)}
     try:
         with atomic_write(cache_file, "wb") as handle:
-            np.savez(handle, count=np.array(len(hrs)), names=np.array(names), **arrays)
+            np.savez(handle, count=np.array(len(hrs)), names=np.array(names),
+                     skipped=np.array([f"{f}\t{why}" for f, why in skipped], dtype=str), **arrays)
     except OSError:
         pass  # a cache is an optimisation only
 

@@ -248,9 +248,13 @@ class SRTrainer:
             self._say("removed a STOP file left from before this run started")
         for leftover in self.run_dir.glob(".*.tmp*"):   # a killed process's atomic writes never finished
             leftover.unlink(missing_ok=True)
+        skipped = [{"file": f, "reason": why} for f, why in pairs.skipped]
         self.events.emit("started", step=start, total_steps=cfg.steps, kind=cfg.kind, resumed=self.resumed,
-                         images=len(pairs.hr), machine=_machine())
-        self._say(f"{cfg.kind}: step {start} of {cfg.steps}, {len(pairs.hr)} training images")
+                         images=len(pairs.hr), skipped_images=len(skipped), skipped=skipped, machine=_machine())
+        self._say(f"{cfg.kind}: step {start} of {cfg.steps}, {len(pairs.hr)} training images"
+                  + (f", {len(skipped)} files skipped" if skipped else ""))
+        for item in skipped:
+            self._say(f"skipped {item['file']}: {item['reason']}")
         reason, tick, tick_step, t_last = "done", time.perf_counter(), start, time.perf_counter()
         step = start
         while step < cfg.steps:

@@ -6,8 +6,9 @@ deprecates its own in favour of it, and LiteRT's installs beside TensorFlow with
 LiteRT is not installed (a platform or Python without its wheel), TensorFlow's own interpreter
 (same API) runs the file instead.
 
-Before the interpreter prepares anything, the file's operators are checked against the
-allow-list (graph_safety.ALLOWED_TFLITE_OPS): a custom or Flex operator is refused naming
+Before an interpreter is even made, the operators of every subgraph (read from the
+flatbuffer with LiteRT's schema module) are checked against the allow-list
+(graph_safety.ALLOWED_TFLITE_OPS): a custom or Flex operator is refused naming
 `--trust-model-code`. A file whose input height and width are fixed declares them in
 `inputs[0].shape` (e.g. (1, 64, 64, 3)); the conventions layer then tiles at exactly that size.
 A file with open sizes is resized to each input it gets. The file's input dtype is kept (a
@@ -45,20 +46,44 @@ def _info(detail) -> TensorInfo:
     return TensorInfo(detail["name"], _shape(detail), np.dtype(detail["dtype"]).name)
 
 
+def _operators(path: Path) -> dict[str, str]:
+    """{operator name: first 'subgraph S operator O' using it} over every subgraph of the file (the
+    bodies of WHILE/IF/CALL_ONCE included); a custom or Flex operator by its custom code."""
+    try:
+        from ai_edge_litert import schema_py_generated as schema
+    except ImportError:
+        from tensorflow.lite.python import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    try:
+        model = schema.Model.GetRootAsModel(path.read_bytes(), 0)
+        codes = [model.OperatorCodes(i) for i in range(model.OperatorCodesLength())]
+        ops: dict[str, str] = {}
+        for s in range(model.SubgraphsLength()):
+            subgraph = model.Subgraphs(s)
+            for o in range(subgraph.OperatorsLength()):
+                code = codes[subgraph.Operators(o).OpcodeIndex()]
+                builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+                custom = code.CustomCode()
+                name = custom.decode("utf-8", "replace") if custom else names.get(builtin, f"builtin {builtin}")
+                ops.setdefault(name, f"subgraph {s} operator {o}")
+    except Exception as exc:  # noqa: BLE001 - a malformed table: IndexError, struct.error, ...
+        raise ModelFileError(f"{path.name}: not a valid TFLite file (truncated or corrupt: {first_line(exc)})") from None
+    return ops
+
+
 def _interpreter(path: Path, options: LoadOptions):
-    head = path.read_bytes()[:8]
+    with path.open("rb") as f:
+        head = f.read(8)
     if len(head) < 8 or head[4:8] != _MAGIC:
         raise ModelFileError(f"{path.name}: not a TFLite file (no TFL3 header)")
+    notes = refuse_unlisted(_operators(path), ALLOWED_TFLITE_OPS, path.name, options.trust_code)
     Interpreter, runtime = _interpreter_class()
     try:
         interp = Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1)
     except (ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path.name}: {runtime} cannot read it (truncated or corrupt: "
                              f"{first_line(exc)})") from None
-    ops = {}
-    for d in interp._get_ops_details():  # noqa: SLF001 - LiteRT's one way to list a model's operators
-        ops.setdefault(str(d["op_name"]), f"operator {d['index']}")
-    notes = refuse_unlisted(ops, ALLOWED_TFLITE_OPS, path.name, options.trust_code)
     try:
         interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
