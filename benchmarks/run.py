@@ -45,7 +45,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "gui_results", "train")
+sys.path.insert(0, str(REPO / "benchmarks"))
+import bicubic_cases  # noqa: E402 - the bicubic rows (issue 18), beside this file
+CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "gui_results", "train",
+         "bicubic", "big_photo")
 GIB = 2**30
 
 
@@ -416,7 +419,7 @@ def summarise(raw: dict, quick: bool) -> dict:
     gflops = g("conv", "gflops")
     flops = g("upscale_srviewer", "flops_510x339")
     result = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+        "machine": {"platform": platform.platform(), "cpu": _cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "device": g("upscale_srviewer", "device"), "quick": quick,
                     "load_average": os.getloadavg()[0]},
         "conv": {k: g("conv", k) for k in ("gflops", "median_gflops", "engine", "gflops_xla", "gflops_plain")},
@@ -430,6 +433,7 @@ def summarise(raw: dict, quick: bool) -> dict:
                 "results_s": g("gui_results", "first_s"), "second_run_s": g("gui_results", "second_s"),
                 "results": g("gui_results", "results")},
         "train": {k: g("train", k) for k in ("input_overhead", "pipeline_steps_s", "in_memory_steps_s", "settings")},
+        "bicubic": bicubic_cases.summary(g),
     }
     for size in ("510x339", "128x128"):
         ours, naive = g("upscale_srviewer", size, "seconds"), g("upscale_naive", size, "seconds")
@@ -502,15 +506,27 @@ def table(r: dict) -> str:
         ("training input overhead", f"{_f((r['train']['input_overhead'] or 0) * 100 if r['train']['input_overhead'] is not None else None, '+.1f')} %",
          f"{_f(r['train']['pipeline_steps_s'], '.3f')} vs {_f(r['train']['in_memory_steps_s'], '.3f')} steps/s"),
     ]
+    rows += bicubic_cases.rows(r.get("bicubic") or {}, _f)
     width = max(len(a) for a, _, _ in rows)
     lines = [f"{'case':<{width}}  {'figure':>18}  notes", "-" * (width + 40)]
     lines += [f"{a:<{width}}  {b:>18}  {c}" for a, b, c in rows]
     m = r["machine"]
-    lines.append(f"machine: {m['platform']}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
+    lines.append(f"machine: {m['platform']}, {m.get('cpu')}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
                  + (", --quick" if m["quick"] else ""))
     for name, err in r.get("errors", {}).items():
         lines.append(f"error in {name}: {err}")
     return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    """The host's CPU as `lscpu` names it (hosts differ between sessions: name it beside the figures)."""
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def _ratio(a, b) -> str:
@@ -525,7 +541,8 @@ def main(argv=None) -> int:
     ap.add_argument("--case", help=argparse.SUPPRESS)   # internal: run one case in this process
     args = ap.parse_args(argv)
     if args.case:
-        result = globals()[f"case_{args.case}"](args.quick)
+        case = globals().get(f"case_{args.case}") or getattr(bicubic_cases, f"case_{args.case}")
+        result = case(args.quick)
         print("RESULT " + json.dumps(result, default=float))
         return 0
     result = collect(args.quick, [o for o in args.only.split(",") if o])
