@@ -146,7 +146,7 @@ def case_upscale_srviewer(quick: bool) -> dict:
         method.load()
         out["device"] = tf_runtime.device_description()
         out["xla"] = tf_runtime.xla_choice()       # what the auto choice timed, when loading made the predictor
-        out["flops_510x339"] = conv_flops(method._loaded.model, 339, 510)   # noqa: SLF001
+        out["flops_510x339"] = conv_flops(method._loaded.raw.keras_model, 339, 510)   # noqa: SLF001
         for h, w in ((128, 128), (339, 510)):
             lr = _lr(h, w)
             med, times = _median_time(lambda: method.upscale(lr), 2 if quick else 5)
@@ -165,7 +165,7 @@ def case_upscale_srviewer(quick: bool) -> dict:
         mixed.precision = "mixed"                  # 16-bit compute: bfloat16 on CPU, float16 on GPU
         mixed.load()
         med, times = _median_time(lambda: mixed.upscale(lr), 2 if quick else 5)
-        out["mixed_510x339"] = {"seconds": med, "times": times, "dtype": mixed._predict.precision,   # noqa: SLF001
+        out["mixed_510x339"] = {"seconds": med, "times": times, "dtype": mixed._loaded.run.predict.precision,   # noqa: SLF001
                                 "max_abs_diff": float(np.abs(mixed.upscale(lr) - method.upscale(lr)).max())}
     out["peak_rss_gib"] = _peak_rss_gib()
     return out
