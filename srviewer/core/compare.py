@@ -6,8 +6,8 @@ or `MethodFailed`; then `RunFinished`. Cancelling raises `errors.Cancelled` (bet
 between tiles inside a method).
 
 Reference mode: the image is the ground truth HR (mod-cropped to the scale) and the LR is made
-with the chosen kernel, or with a degradation chain (core.degrade: blur, kernel, noise, JPEG). Blind mode: the image is the LR; nothing is scored. Each SR result is
-quantised to the image's bit depth before scoring (as published figures are), and scored on
+with the chosen kernel, or with a degradation chain (core.degrade: blur, kernel, noise, JPEG).
+Blind mode: the image is the LR; nothing is scored. Each SR result is quantised to the image's bit depth before scoring (as published figures are), and scored on
 0..255 values with the paper convention (Y of BT.601, border = scale) and on RGB.
 """
 

@@ -20,6 +20,7 @@ from srviewer.core.session import ComparisonSession
 from srviewer.gui.compare_view import CompareView
 from srviewer.gui.controls_panel import ControlsPanel
 from srviewer.gui.crop_panel import CropPanel
+from srviewer.gui.degradation_lab import DegradationLab
 from srviewer.gui.inspect_view import InspectView
 from srviewer.gui.workers import CompareRunner
 
@@ -90,6 +91,7 @@ class CompareTab(QWidget):
         events.run_cancelled.connect(self._on_run_cancelled)
         events.run_failed.connect(lambda text: self.message.emit("error", text))
         events.crop_changed.connect(self._on_crop_changed)
+        self.degradation = DegradationLab(self)   # the Degradation group, live LR, the Sweep page
         self.refresh_methods()
 
     # -- methods ----------------------------------------------------------------------------
@@ -193,7 +195,8 @@ class CompareTab(QWidget):
                 crop = self.session.crop_scores.get(name)
                 if crop:
                     text += f"<br>crop {_fmt(crop['psnr_y'], 2)} dB / {_fmt(crop['ssim_y'], 4)} (Y)"
-            self.view.set_caption(name, text)
+            self.view.set_caption(name, text + self.degradation.caption_line())
+        self.degradation.caption_inputs()
 
     def _on_crop_changed(self, rect) -> None:
         if rect != self.view.crop_rect:   # set by someone else, or clipped to the image
