@@ -49,8 +49,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+import bicubic_cases  # noqa: E402 - the bicubic rows (issue 18), beside this file
+import formats_bench  # noqa: E402 - the model-formats rows (issue 14)
 CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "gui_results", "train",
-         "formats_keras", "formats_onnx", "formats_saved_model")
+         "bicubic", "big_photo", "formats_keras", "formats_onnx", "formats_saved_model")
 FORMATS_DIR = "SRVIEWER_BENCH_FORMATS"   # the folder of the formats cases' exports (formats_bench.py)
 GIB = 2**30
 
@@ -392,9 +395,6 @@ def case_train(quick: bool) -> dict:
 
 
 def _formats_case(name: str, quick: bool) -> dict:
-    sys.path.insert(0, str(Path(__file__).parent))
-    import formats_bench
-
     return formats_bench.run_format(name, Path(os.environ[FORMATS_DIR]), quick)
 
 
@@ -444,9 +444,6 @@ def collect(quick: bool, only: list[str]) -> dict:
             raw[name] = _run_case(name, quick, timeout=3600)
             raw[name]["wall_s"] = round(time.perf_counter() - t0, 1)
             print(f"[{name}: {raw[name]['wall_s']} s]", file=sys.stderr, flush=True)
-        sys.path.insert(0, str(Path(__file__).parent))
-        import formats_bench
-
         raw["formats_diff"] = formats_bench.max_diffs(Path(formats_dir))
     return summarise(raw, quick)
 
@@ -456,7 +453,7 @@ def summarise(raw: dict, quick: bool) -> dict:
     gflops = g("conv", "gflops")
     flops = g("upscale_srviewer", "flops_510x339")
     result = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+        "machine": {"platform": platform.platform(), "cpu": _cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "device": g("upscale_srviewer", "device"), "quick": quick,
                     "load_average": os.getloadavg()[0]},
         "conv": {k: g("conv", k) for k in ("gflops", "median_gflops", "engine", "gflops_xla", "gflops_plain")},
@@ -470,6 +467,7 @@ def summarise(raw: dict, quick: bool) -> dict:
                 "results_s": g("gui_results", "first_s"), "second_run_s": g("gui_results", "second_s"),
                 "results": g("gui_results", "results")},
         "train": {k: g("train", k) for k in ("input_overhead", "pipeline_steps_s", "in_memory_steps_s", "settings")},
+        "bicubic": bicubic_cases.summary(g),
         "formats": {fmt: {k: g(f"formats_{fmt}", k) for k in ("seconds", "peak_rss_gib", "size", "device", "load_s")}
                     | {"max_abs_diff_vs_keras": (raw.get("formats_diff") or {}).get(fmt)}
                     for fmt in ("keras", "onnx", "saved_model")},
@@ -549,15 +547,27 @@ def table(r: dict) -> str:
         ("training input overhead", f"{_f((r['train']['input_overhead'] or 0) * 100 if r['train']['input_overhead'] is not None else None, '+.1f')} %",
          f"{_f(r['train']['pipeline_steps_s'], '.3f')} vs {_f(r['train']['in_memory_steps_s'], '.3f')} steps/s"),
     ]
+    rows += bicubic_cases.rows(r.get("bicubic") or {}, _f)
     width = max(len(a) for a, _, _ in rows)
     lines = [f"{'case':<{width}}  {'figure':>18}  notes", "-" * (width + 40)]
     lines += [f"{a:<{width}}  {b:>18}  {c}" for a, b, c in rows]
     m = r["machine"]
-    lines.append(f"machine: {m['platform']}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
+    lines.append(f"machine: {m['platform']}, {m.get('cpu')}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
                  + (", --quick" if m["quick"] else ""))
     for name, err in r.get("errors", {}).items():
         lines.append(f"error in {name}: {err}")
     return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    """The host's CPU as `lscpu` names it (hosts differ between sessions: name it beside the figures)."""
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def _ratio(a, b) -> str:
@@ -568,11 +578,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="srviewer benchmarks")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller models where noted")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    ap.add_argument("--only", default="", help="comma-separated case prefixes (conv,upscale,large,metrics,gui,train)")
+    ap.add_argument("--only", default="", help="comma-separated case prefixes (conv,upscale,large,metrics,gui,train,bicubic,big_photo,formats)")
     ap.add_argument("--case", help=argparse.SUPPRESS)   # internal: run one case in this process
     args = ap.parse_args(argv)
     if args.case:
-        result = globals()[f"case_{args.case}"](args.quick)
+        case = globals().get(f"case_{args.case}") or getattr(bicubic_cases, f"case_{args.case}")
+        result = case(args.quick)
         print("RESULT " + json.dumps(result, default=float))
         return 0
     result = collect(args.quick, [o for o in args.only.split(",") if o])

@@ -126,9 +126,9 @@ class CompareView(QWidget):
                 panel.view.setYLink(master)
             panel.roi.sigRegionChanged.connect(lambda roi, k=key: self._on_roi_moved(k))
             panel.view.sigRangeChangedManually.connect(self._on_user_zoomed)
-            panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self._auto_refit))
+            panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self, self._auto_refit))
             if master is panel.view:
-                panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self._hold_region))
+                panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self, self._hold_region))
             self.panels[key] = panel
             panel.set_caption("")
         # Equal cells, so linked views (same range per pixel) show the same part of the image.
@@ -140,7 +140,7 @@ class CompareView(QWidget):
         if self.crop_rect is not None:
             self.set_crop(self.crop_rect, emit=False)
         self._hold_region()
-        QTimer.singleShot(0, self._hold_region)   # again once the layout has given the views their size
+        QTimer.singleShot(0, self, self._hold_region)   # again once the layout has given the views their size
 
     def _hold_region(self) -> None:
         """Show the held region again (new views start elsewhere; resized ones keep their old scale)."""
@@ -155,7 +155,7 @@ class CompareView(QWidget):
         panel.set_array(array, scale)
         if self.auto_fit and array is not None:
             self.fit()
-            QTimer.singleShot(0, self._auto_refit)  # again once the layout has given the views their size
+            QTimer.singleShot(0, self, self._auto_refit)  # again once the layout has given the views their size
 
     def _on_user_zoomed(self, *_args) -> None:
         self.auto_fit = False
@@ -167,7 +167,7 @@ class CompareView(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        QTimer.singleShot(0, self._auto_refit)
+        QTimer.singleShot(0, self, self._auto_refit)
 
     def set_caption(self, key: str, text: str) -> None:
         if key in self.panels:
