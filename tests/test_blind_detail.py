@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from srviewer.core import compare as cmp
 from srviewer.core.blind_detail import bicubic, bicubic_region, crop_detail, detail_ratio
@@ -81,19 +80,11 @@ def test_the_session_follows_the_crop_with_the_detail_inside_it(lr):
     assert crop_detail(session.results["sharp"].sr, lr, rect, 4, "matlab") == session.crop_detail["sharp"]
 
 
-def test_blind_mode_panels_and_crops_show_size_and_detail(qtbot, tmp_path, lr):
-    from srviewer.gui.app import configure_pyqtgraph
-    from srviewer.gui.main_window import MainWindow
-    from srviewer.gui.settings import WindowSettings
-
-    configure_pyqtgraph()
+def test_blind_mode_panels_and_crops_show_size_and_detail(qtbot, make_window, lr):
     registry = MethodRegistry()
     registry.register(BicubicMethod("matlab"))
     registry.register(Sharpened())
-    win = MainWindow(registry, settings=WindowSettings(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)),
-                     show_dialogs=False)
-    qtbot.addWidget(win)
-    win.compare.refresh_methods(["bicubic", "sharp"])
+    win = make_window(registry, ["bicubic", "sharp"])
     win.compare.controls.select(win.compare.controls.mode, "blind")
     win.show()
     with qtbot.waitSignal(win.compare.results_shown, timeout=20000):

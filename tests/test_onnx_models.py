@@ -174,13 +174,10 @@ def test_models_inspect_prints_the_convention_and_its_evidence(tmp_path, capsys)
 
 
 def test_bench_on_set5_with_an_onnx_model(tmp_path, capsys):
-    from pathlib import Path
+    from conftest import SET5
 
-    hr = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "sr-val" / "Set5" / "HR"
-    if not hr.is_dir():
-        hr = Path("/work/shared/datasets/sr-val/Set5/HR")
     path = onnx_models.build(tmp_path / "bicubic_like.onnx")
-    assert main(["bench", str(hr), "--model", str(path), "--methods", "bicubic", "--json"]) == 0
+    assert main(["bench", str(SET5 / "HR"), "--model", str(path), "--methods", "bicubic", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)["methods"]
     assert summary["bicubic_like"]["n"] == 5
     # a slightly smoothed bicubic: near bicubic's 28.4 dB, a little under it
