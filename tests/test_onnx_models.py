@@ -182,3 +182,17 @@ def test_bench_on_set5_with_an_onnx_model(tmp_path, capsys):
     assert summary["bicubic_like"]["n"] == 5
     # a slightly smoothed bicubic: near bicubic's 28.4 dB, a little under it
     assert summary["bicubic"]["psnr_y"] - 1.0 < summary["bicubic_like"]["psnr_y"] < summary["bicubic"]["psnr_y"]
+
+
+def test_compare_export_records_the_model_file_its_format_and_convention(tmp_path, capsys):
+    import hashlib
+
+    from srviewer.core.images import sample_image, write_image
+
+    path = onnx_models.build(tmp_path / "theirs.onnx", bgr=True, value_range="0..255")
+    write_image(tmp_path / "photo.png", sample_image().rgb[80:176, 120:248])
+    assert main(["compare", str(tmp_path / "photo.png"), "--methods", "bicubic", "--model", str(path),
+                 "-o", str(tmp_path / "out")]) == 0
+    entry = json.loads((tmp_path / "out" / "manifest.json").read_text())["weights"]["theirs"]
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and entry["format"] == "onnx"
+    assert (entry["convention"]["channels"], entry["convention"]["range"]) == ("bgr", "0..255")
