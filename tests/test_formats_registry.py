@@ -84,3 +84,16 @@ def test_bench_on_set5_with_a_keras_model_file(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)["methods"]
     assert summary["nearest"]["n"] == 5       # nearest neighbour: a few dB under bicubic on Set5
     assert summary["bicubic"]["psnr_y"] - 4 < summary["nearest"]["psnr_y"] < summary["bicubic"]["psnr_y"]
+
+
+def test_a_model_folder_is_hashed_by_its_files_for_the_manifest(tmp_path):
+    from srviewer.core.export import _sha256
+
+    folder = tmp_path / "saved"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "saved_model.pb").write_bytes(b"graph")
+    (folder / "variables" / "variables.index").write_bytes(b"index")
+    first = _sha256(folder)
+    assert len(first) == 64 and _sha256(folder) == first
+    (folder / "variables" / "variables.index").write_bytes(b"index2")
+    assert _sha256(folder) != first

@@ -3,8 +3,9 @@
 Pan and zoom are linked with pyqtgraph's own view links (`setXLink` / `setYLink`); every panel
 shows its image in output pixels (the LR through a x`scale` transform, nearest neighbour), so
 the same (x, y) is the same place everywhere. A rebuilt grid (a method added, a new run) keeps
-the region the user was looking at; only a fit (F, a new image) shows the whole image. `U` holds the panel under the mouse out of sync
-(and back). `F` fits, `1` shows one image pixel per screen pixel.
+the region the user was looking at; only a fit (F, a new image) shows the whole image. `U` holds
+the panel under the mouse out of sync (and back). `F` fits, `1` shows one image pixel per screen
+pixel.
 """
 
 from __future__ import annotations
@@ -193,6 +194,7 @@ class CompareView(QWidget):
         """One image pixel per screen pixel, centred on the current view."""
         if not self.panels:
             return
+        self.auto_fit, self.held_region = False, None     # kept until the user or F changes it
         view = self.panels[self._order[0]].view
         rect = view.viewRect()
         screen = view.screenGeometry() if hasattr(view, "screenGeometry") else None
@@ -204,7 +206,7 @@ class CompareView(QWidget):
 
     def show_region(self, x_range, y_range, key: str | None = None) -> None:
         """Zoom to a region (output pixels) as a user would; linked panels follow."""
-        self.auto_fit = False
+        self.auto_fit, self.held_region = False, None
         self.panels[key or self._order[0]].view.setRange(xRange=x_range, yRange=y_range, padding=0)
 
     def view_range(self, key: str):

@@ -28,7 +28,8 @@ KINDS = {"srresnet": "SRResNet", "srgan": "SRGAN", "srcnn": "SRCNN", "augment": 
 DEFAULT_DATA = {"srresnet": "sample", "srgan": "sample", "srcnn": "sample", "augment": "tfds:stanford_dogs"}
 # (label, value) offered beside the data field, per kind ("sr": srresnet, srgan, srcnn); None: choose a folder
 DATA_CHOICES = {
-    "sr": (("Sample photos (offline demo)", "sample"), ("DIV2K (TensorFlow Datasets, network)", "tfds:div2k/bicubic_x4"),
+    "sr": (("Sample photos (offline demo)", "sample"),
+           ("DIV2K (TensorFlow Datasets, network)", "tfds:div2k/bicubic_x4"),
            ("A folder of images…", None)),
     "augment": (("Stanford Dogs (TensorFlow Datasets, network)", "tfds:stanford_dogs"),
                 ("A folder of class sub-folders…", None)),
