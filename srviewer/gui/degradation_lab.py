@@ -21,6 +21,7 @@ from srviewer.core.sweep import SweepResult, parse_sweep, sweep_image, sweep_plo
 from srviewer.errors import Cancelled, SrviewerError
 from srviewer.gui.crop_panel import to_pixmap
 from srviewer.gui.degradation_panel import DegradationPanel
+from srviewer.gui.workers import reap_finished
 
 PREVIEW_DELAY_MS = 80
 
@@ -100,10 +101,7 @@ class LatestRunner(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        for job, thread in list(self._threads.items()):
-            if thread.isFinished():
-                del self._threads[job]
-                thread.deleteLater()
+        reap_finished(self._threads)
 
 
 class DegradationLab(QObject):
