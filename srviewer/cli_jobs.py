@@ -15,6 +15,9 @@ from pathlib import Path
 from srviewer.errors import MethodUnavailable, SrviewerError
 
 DEFAULT_METHODS = "bicubic,srcnn,srresnet,srgan"
+METHODS_HELP = ("comma-separated method names, or `all`; shown in lineage order: bicubic (1981), srcnn (2014), "
+                "fsrcnn, espcn, vdsr (2016), srresnet, srgan (2017), then --model files (`srviewer methods` "
+                f"lists them; default {DEFAULT_METHODS})")
 
 
 def _positive_int(text: str) -> int:
@@ -50,7 +53,8 @@ def register(subparsers) -> None:
                                description="Blind x4 upscaling of IMAGE (alpha and 16-bit kept).")
     up.add_argument("image")
     up.add_argument("-o", "--out", help="output file (default IMAGE_x4_METHOD.png)")
-    up.add_argument("--method", default="srgan", help="bicubic, srcnn, srresnet, srgan or a --model's name")
+    up.add_argument("--method", default="srgan", help="bicubic, srcnn, fsrcnn, espcn, vdsr, srresnet, srgan or a "
+                    "--model's name (default srgan)")
     _add_common(up)
     up.set_defaults(func=run_upscale)
 
@@ -62,7 +66,7 @@ def register(subparsers) -> None:
     mode.add_argument("--reference", dest="mode", action="store_const", const="reference")
     mode.add_argument("--blind", dest="mode", action="store_const", const="blind")
     cmp_.set_defaults(mode="reference")
-    cmp_.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma-separated (default {DEFAULT_METHODS})")
+    cmp_.add_argument("--methods", default=DEFAULT_METHODS, help=METHODS_HELP)
     cmp_.add_argument("-o", "--out", help="export folder: result images, figure.png, metrics.csv, manifest.json")
     cmp_.add_argument("--crop", help="x,y,w,h in HR pixels for crop scores and the figure (default: a centre crop)")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -72,7 +76,7 @@ def register(subparsers) -> None:
     b = subparsers.add_parser("bench", help="score methods on a folder of HR images (e.g. Set5)")
     b.add_argument("hr_dir")
     b.add_argument("--lr-dir", help="use these LR files (paired with the HR files in sorted order) instead of making them")
-    b.add_argument("--methods", default=DEFAULT_METHODS)
+    b.add_argument("--methods", default=DEFAULT_METHODS, help=METHODS_HELP)
     b.add_argument("--json", action="store_true")
     _add_common(b)
     b.set_defaults(func=run_bench)
@@ -96,6 +100,15 @@ def _registry(args):
         if args.precision and hasattr(method, "precision"):
             method.precision = args.precision
     return registry, added
+
+
+def _requested(registry, methods: str, added: list[str]) -> list[str]:
+    """--methods (names, or `all`: every registered method) and the --model files, in lineage order
+    (core/lineage.py; models from files after it), those that can run (the others are reported)."""
+    from srviewer.core.lineage import lineage_order
+
+    names = registry.names() if methods.strip().lower() == "all" else [n for n in methods.split(",") if n]
+    return _usable(registry, lineage_order(names + added))
 
 
 def _usable(registry, names: list[str]) -> list[str]:
@@ -212,8 +225,7 @@ def run_compare(args) -> int:
         raise ImageWriteError(f"{args.out} is a file: -o wants an export folder")
     loaded = read_image(args.image)
     registry, added = _registry(args)
-    names = [n for n in args.methods.split(",") if n] + added
-    names = _usable(registry, list(dict.fromkeys(names)))
+    names = _requested(registry, args.methods, added)
     crop = _parse_crop(args.crop)
     request = cmp.CompareRequest(image=loaded, methods=names, mode=args.mode, kernel=args.kernel)
     prepared = finished = None
@@ -261,7 +273,7 @@ def run_bench(args) -> int:
     from srviewer.core.bench import bench
 
     registry, added = _registry(args)
-    names = _usable(registry, list(dict.fromkeys([n for n in args.methods.split(",") if n] + added)))
+    names = _requested(registry, args.methods, added)
     rows = bench(args.hr_dir, names, registry, lr_dir=args.lr_dir, kernel=args.kernel)
     if args.json:
         summary = {r["method"]: {k: r[k] for k in ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "sharpness")}

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxL
 
 from srviewer.core import compare as cmp
 from srviewer.core import inspection_images
+from srviewer.core.lineage import caption, default_ticks
 from srviewer.core.metrics import score_region
 from srviewer.gui.compare_view import CompareView
 from srviewer.gui.controls_panel import ControlsPanel
@@ -96,11 +97,13 @@ class CompareTab(QWidget):
 
     # -- methods ----------------------------------------------------------------------------
     def refresh_methods(self, checked: list[str] | None = None) -> None:
+        """The method list in registry (lineage) order, each with its year; `checked` None ticks the
+        defaults (bicubic, SRCNN, SRResNet, SRGAN and any added model)."""
         entries = []
         for method in self.registry:
             ok, reason = method.availability()
-            entries.append((method.name, getattr(method, "label", method.name), ok, reason))
-        self.controls.set_methods(entries, checked)
+            entries.append((method.name, caption(method.name, getattr(method, "label", method.name)), ok, reason))
+        self.controls.set_methods(entries, default_ticks(self.registry.names()) if checked is None else checked)
 
     # -- running ----------------------------------------------------------------------------
     def set_image(self, loaded, run: bool = True) -> None:
