@@ -302,7 +302,7 @@ def case_gui_gap(quick: bool) -> dict:
                 time.sleep(0.001)
             timer.stop()
             runs.append({"max_gap_ms": max(gaps) if gaps else None, "seconds": time.perf_counter() - t0,
-                         "ok": "srgan" in win.compare.results})
+                         "ok": "srgan" in win.compare.session.results})
         win.compare.runner.wait_all(5000)
         registry.process.close()
     return {"first_run": runs[0], "warm_run": runs[1], "max_gap_ms": max(r["max_gap_ms"] for r in runs),

@@ -36,8 +36,10 @@ def _add_common(p) -> None:
     p.add_argument("--weights-dir", default=None, help="folder of NAME.weights.h5 + NAME.json (default: weights/)")
     p.add_argument("--kernel", choices=("matlab", "opencv"), default="matlab",
                    help="bicubic kernel: matlab (antialiased imresize, the papers') or opencv (INTER_CUBIC)")
-    p.add_argument("--model", action="append", default=[], metavar="FILE",
-                   help="add a Keras model file as a method (.keras, .h5, or .weights.h5 + .json)")
+    from srviewer.core.formats import help_text
+
+    p.add_argument("--model", action="append", default=[], metavar="FILE_OR_FOLDER",
+                   help="add a model as a method; " + help_text())
     p.add_argument("--trust-model-code", action="store_true",
                    help="allow model files that carry code (Lambda layers): only for files you trust")
     p.add_argument("--tile", type=_positive_int, default=None, metavar="N",
@@ -70,6 +72,8 @@ def register(subparsers) -> None:
     cmp_.add_argument("-o", "--out", help="export folder: result images, figure.png, metrics.csv, manifest.json")
     cmp_.add_argument("--crop", help="x,y,w,h in HR pixels for crop scores and the figure (default: a centre crop)")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    cmp_.add_argument("--result", action="append", default=[], metavar="NAME=FILE",
+                      help="add a result image made elsewhere as a method (the HR's size, or the LR's x4 in blind mode)")
     _add_common(cmp_)
     cmp_.set_defaults(func=run_compare)
 
@@ -78,6 +82,9 @@ def register(subparsers) -> None:
     b.add_argument("--lr-dir", help="use these LR files (paired with the HR files in sorted order) instead of making them")
     b.add_argument("--methods", default=DEFAULT_METHODS, help=METHODS_HELP)
     b.add_argument("--json", action="store_true")
+    b.add_argument("--result", action="append", default=[], metavar="NAME=FOLDER",
+                   help="add a folder of result images made elsewhere as a method, paired with the HR files "
+                        "by stem, by stem plus a suffix (img_001_SR.png), else in sorted order")
     _add_common(b)
     b.set_defaults(func=run_bench)
 
@@ -188,18 +195,6 @@ def _parse_crop(text: str | None):
     return (x, y, w, h)
 
 
-def _checked_crop(crop, prepared, scale: int):
-    """The --crop box clipped to the output image; SrviewerError when it lies outside."""
-    from srviewer.core.export import clip_rect
-
-    if crop is None:
-        return None
-    try:
-        return clip_rect(crop, (prepared.lr.shape[0] * scale, prepared.lr.shape[1] * scale))
-    except ValueError as exc:
-        raise SrviewerError(f"--crop: {exc}") from None
-
-
 def _json_safe(obj):
     """Strict JSON: non-finite floats (PSNR of identical images is inf) become null."""
     if isinstance(obj, float):
@@ -216,36 +211,42 @@ def _fmt(v, digits):
 
 
 def run_compare(args) -> int:
-    from srviewer.core import compare as cmp
-    from srviewer.core.export import crop_rows, export_results
     from srviewer.core.images import read_image
+    from srviewer.core.result_images import add_results
+    from srviewer.core.session import ComparisonSession
     from srviewer.errors import ImageWriteError
 
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():   # before the methods run
         raise ImageWriteError(f"{args.out} is a file: -o wants an export folder")
     loaded = read_image(args.image)
     registry, added = _registry(args)
-    names = _requested(registry, args.methods, added)
+    results = add_results(registry, args.result)
+    for name in results:   # a result of the wrong size is one line, before anything runs
+        registry.get(name).fitted(loaded.rgb.shape[:2], args.mode)
+    session = ComparisonSession(registry, mode=args.mode, kernel=args.kernel)
+    session.set_image(loaded)
+    session.set_methods(_requested(registry, args.methods, added + results))
     crop = _parse_crop(args.crop)
-    request = cmp.CompareRequest(image=loaded, methods=names, mode=args.mode, kernel=args.kernel)
-    prepared = finished = None
-    for event in cmp.run_comparison(request, registry):
-        if isinstance(event, cmp.Prepared):
-            prepared = event
-            crop = _checked_crop(crop, prepared, request.scale)
-        elif isinstance(event, cmp.MethodProgress):
-            _progress_printer(event.name)(event.fraction)
-        elif isinstance(event, cmp.MethodFinished):
-            _done_line(event.name, event.seconds)
-        elif isinstance(event, cmp.MethodFailed):
-            print(f"srviewer: {event.name} failed: {event.message}", file=sys.stderr)
-        elif isinstance(event, cmp.RunFinished):
-            finished = event
+
+    def check_crop(_prepared) -> None:   # once the output size is known, before any method runs
+        try:
+            session.set_crop(crop)
+        except ValueError as exc:
+            raise SrviewerError(f"--crop: {exc}") from None
+
+    session.events.prepared.connect(check_crop)
+    session.events.message.connect(lambda level, text: print(f"{'note' if level == 'info' else 'srviewer'}: {text}",
+                                                             file=sys.stderr))
+    session.events.method_progress.connect(lambda name, fraction: _progress_printer(name)(fraction))
+    session.events.method_finished.connect(lambda r: _done_line(r.name, r.seconds))
+    session.events.method_failed.connect(lambda name, message: print(f"srviewer: {name} failed: {message}",
+                                                                     file=sys.stderr))
+    finished = session.run()
     if not finished.results:
         raise MethodUnavailable("no method produced a result: " + "; ".join(f"{n}: {m}" for n, m in finished.failed.items()))
-    region = crop_rows(prepared.hr, finished.results, crop, prepared.is_grey)
+    crop, region = session.crop, session.crop_scores
     if args.out:
-        export_results(args.out, prepared.lr, prepared.hr, finished.results, crop, request, prepared, registry)
+        session.export(args.out)
     if args.json:
         print(json.dumps(_json_safe({
             "image": str(args.image), "mode": args.mode, "kernel": args.kernel, "crop": crop,
@@ -271,10 +272,13 @@ def run_compare(args) -> int:
 
 def run_bench(args) -> int:
     from srviewer.core.bench import bench
+    from srviewer.core.result_images import add_results
 
     registry, added = _registry(args)
+    added += add_results(registry, args.result, folders=True)
     names = _requested(registry, args.methods, added)
-    rows = bench(args.hr_dir, names, registry, lr_dir=args.lr_dir, kernel=args.kernel)
+    rows = bench(args.hr_dir, names, registry, lr_dir=args.lr_dir, kernel=args.kernel,
+                 report=lambda line: print(line, file=sys.stderr))
     if args.json:
         summary = {r["method"]: {k: r[k] for k in ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "sharpness")}
                    | {"n": sum(1 for x in rows if x["method"] == r["method"] and x["image"] != "mean")}
@@ -282,6 +286,8 @@ def run_bench(args) -> int:
         print(json.dumps(_json_safe({
             "hr_dir": str(args.hr_dir), "lr_dir": args.lr_dir, "kernel": args.kernel,
             "convention": "Y BT.601, border 4, data range 255", "methods": summary,
+            "result_pairing": {n: [[hr.name, res.name, rule] for hr, res, rule in registry.get(n).pairing.pairs]
+                               for n in names if getattr(registry.get(n), "pairing", None)},
             "images": [r for r in rows if r["image"] != "mean"]}), indent=2))
         return 0
     print(f"{'method':<12} {'image':<14} {'PSNR-Y':>8} {'SSIM-Y':>8} {'PSNR-RGB':>9} {'SSIM-RGB':>9} {'sharp':>6}")

@@ -15,6 +15,7 @@ def _batch(rng, n=4, h=20, w=30, classes=5):
 
 def test_cutmix_with_known_box_pastes_partner_and_mixes_labels_by_area(rng):
     images, labels = _batch(rng)
+    images_before, labels_before = images.copy(), labels.copy()
     partner = [1, 2, 3, 0]
     box = ops.Box(y1=5, y2=15, x1=10, x2=22)  # 10 x 12 = 120 of 600 pixels
     out, mixed, lam = ops.cutmix_with(images, labels, partner, box)
@@ -29,7 +30,9 @@ def test_cutmix_with_known_box_pastes_partner_and_mixes_labels_by_area(rng):
         expected[j % 5] += 0.2
         np.testing.assert_allclose(mixed[i], expected, atol=1e-7)
     np.testing.assert_allclose(mixed.sum(axis=1), 1.0, atol=1e-6)
-    assert out is not images and np.array_equal(images, images)  # input left untouched
+    assert not np.shares_memory(out, images)
+    np.testing.assert_array_equal(images, images_before)  # the input batch is left untouched
+    np.testing.assert_array_equal(labels, labels_before)
 
 
 def test_cutmix_box_is_clipped_at_the_border_and_lambda_follows_the_clipped_area():

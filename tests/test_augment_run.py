@@ -14,8 +14,6 @@ from srviewer.errors import SrviewerError
 from srviewer.train import augment, augment_cli
 from srviewer.train.events import read_events
 
-pytest.importorskip("tensorflow")
-
 COLOURS = [(200, 50, 50), (50, 50, 200), (50, 190, 50)]
 
 

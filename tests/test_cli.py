@@ -178,7 +178,6 @@ def test_compare_out_onto_a_file_is_a_user_error(tmp_path, smooth_rgb, capsys, e
 
 
 def test_precision_mixed_reaches_the_learned_method(tmp_path, smooth_rgb, capsys):
-    pytest.importorskip("keras")
     from srviewer.core import models
     from srviewer.core.atomic import atomic_write_json
 

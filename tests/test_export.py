@@ -8,24 +8,26 @@ import numpy as np
 import pytest
 
 from srviewer.core import compare as cmp
-from srviewer.core.export import centre_crop, export_results
+from srviewer.core.export import centre_crop
 from srviewer.core.images import from_array, read_image, write_image
+from srviewer.core.session import ComparisonSession
 
 METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
 
 
 def _run(registry, image, mode="reference", methods=("bicubic", "bicubic_cv")):
-    request = cmp.CompareRequest(image=image, methods=list(methods), mode=mode)
-    events = list(cmp.run_comparison(request, registry))
-    prepared, finished = events[0], events[-1]
-    assert isinstance(prepared, cmp.Prepared) and isinstance(finished, cmp.RunFinished)
-    return request, prepared, finished
+    session = ComparisonSession(registry, mode=mode)
+    session.set_image(image)
+    session.set_methods(methods)
+    finished = session.run()
+    assert isinstance(session.prepared, cmp.Prepared) and isinstance(finished, cmp.RunFinished)
+    return session, session.prepared, finished
 
 
-def _export(tmp_path, registry, request, prepared, finished, crop=(8, 4, 24, 20)):
+def _export(tmp_path, session, crop=(8, 4, 24, 20)):
+    session.set_crop(crop)
     out = tmp_path / "export"
-    written = export_results(out, prepared.lr, prepared.hr, finished.results, crop, request, prepared, registry)
-    return out, written
+    return out, session.export(out)
 
 
 def _sha(path):
@@ -35,8 +37,8 @@ def _sha(path):
 def test_export_writes_every_file_and_the_csv_holds_the_scores(tmp_path, registry, smooth_rgb):
     src = tmp_path / "in.png"
     write_image(src, smooth_rgb)
-    request, prepared, finished = _run(registry, read_image(src))
-    out, written = _export(tmp_path, registry, request, prepared, finished)
+    session, prepared, finished = _run(registry, read_image(src))
+    out, written = _export(tmp_path, session)
 
     names = {p.name for p in written}
     assert {"lr.png", "hr.png", "bicubic.png", "bicubic_cv.png", "metrics.csv", "manifest.json",
@@ -57,8 +59,8 @@ def test_export_writes_every_file_and_the_csv_holds_the_scores(tmp_path, registr
 
 
 def test_exported_pngs_read_back_equal(tmp_path, registry, smooth_rgb):
-    request, prepared, finished = _run(registry, from_array(smooth_rgb))
-    out, _ = _export(tmp_path, registry, request, prepared, finished)
+    session, prepared, finished = _run(registry, from_array(smooth_rgb))
+    out, _ = _export(tmp_path, session)
     np.testing.assert_array_equal(read_image(out / "hr.png").rgb, prepared.hr)
     np.testing.assert_array_equal(read_image(out / "lr.png").rgb, prepared.lr)
     for name, result in finished.results.items():
@@ -72,8 +74,8 @@ def test_exported_pngs_read_back_equal(tmp_path, registry, smooth_rgb):
 def test_manifest_hashes_every_file_and_names_the_run(tmp_path, registry, smooth_rgb):
     src = tmp_path / "in.png"
     write_image(src, smooth_rgb)
-    request, prepared, finished = _run(registry, read_image(src))
-    out, written = _export(tmp_path, registry, request, prepared, finished)
+    session, prepared, finished = _run(registry, read_image(src))
+    out, written = _export(tmp_path, session)
     manifest = json.loads((out / "manifest.json").read_text())
     others = [p for p in written if p.name != "manifest.json"]
     assert set(manifest["files"]) == {p.name for p in others}
@@ -87,8 +89,8 @@ def test_manifest_hashes_every_file_and_names_the_run(tmp_path, registry, smooth
 
 
 def test_blind_export_has_no_hr_and_empty_scores(tmp_path, registry, smooth_rgb):
-    request, prepared, finished = _run(registry, from_array(smooth_rgb), mode="blind", methods=["bicubic"])
-    out, written = _export(tmp_path, registry, request, prepared, finished, crop=None)
+    session, prepared, finished = _run(registry, from_array(smooth_rgb), mode="blind", methods=["bicubic"])
+    out, written = _export(tmp_path, session, crop=None)
     assert "hr.png" not in {p.name for p in written} and not (out / "hr.png").exists()
     with open(out / "metrics.csv", newline="") as f:
         (row,) = list(csv.DictReader(f))
@@ -99,8 +101,8 @@ def test_blind_export_has_no_hr_and_empty_scores(tmp_path, registry, smooth_rgb)
 
 def test_sixteen_bit_input_exports_sixteen_bit_pngs(tmp_path, registry, rng):
     img = (rng.random((16, 20, 3)) * 65535).astype(np.uint16)
-    request, prepared, finished = _run(registry, from_array(img), methods=["bicubic"])
-    out, _ = _export(tmp_path, registry, request, prepared, finished, crop=(0, 0, 8, 8))
+    session, prepared, finished = _run(registry, from_array(img), methods=["bicubic"])
+    out, _ = _export(tmp_path, session, crop=(0, 0, 8, 8))
     back = read_image(out / "bicubic.png")
     assert back.bit_depth == 16 and back.rgb.dtype == np.uint16
     np.testing.assert_array_equal(back.rgb, finished.results["bicubic"].sr_native)
@@ -115,8 +117,8 @@ def _contains(big, small):
 
 
 def test_crops_png_shows_each_method_magnified_even_without_a_crop_box(tmp_path, registry, smooth_rgb):
-    request, prepared, finished = _run(registry, from_array(smooth_rgb))
-    out, written = _export(tmp_path, registry, request, prepared, finished, crop=None)
+    session, prepared, finished = _run(registry, from_array(smooth_rgb))
+    out, written = _export(tmp_path, session, crop=None)
     crops = read_image(out / "crops.png").rgb
     # every method's centre crop (and the HR's) appears magnified, nearest neighbour, in the strip
     x, y, w, h = centre_crop(prepared.hr.shape)
@@ -133,7 +135,7 @@ def test_crops_png_shows_each_method_magnified_even_without_a_crop_box(tmp_path,
 def test_export_onto_a_file_raises_image_write_error(tmp_path, registry, smooth_rgb):
     from srviewer.errors import ImageWriteError
 
-    request, prepared, finished = _run(registry, from_array(smooth_rgb), methods=["bicubic"])
+    session, prepared, finished = _run(registry, from_array(smooth_rgb), methods=["bicubic"])
     (tmp_path / "export").write_text("a file, not a folder")
     with pytest.raises(ImageWriteError, match="export folder"):
-        _export(tmp_path, registry, request, prepared, finished)
+        _export(tmp_path, session)

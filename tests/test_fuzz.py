@@ -277,7 +277,7 @@ def test_swipe_shows_a_left_and_b_right_of_the_split(h, w, fraction):
 
 
 # -- tiling ----------------------------------------------------------------------------------
-tiling = pytest.importorskip("srviewer.core.tiling")
+from srviewer.core import tiling
 
 
 @FAST

@@ -8,8 +8,6 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-
-pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from srviewer.gui.training_tab import TrainingTab  # noqa: E402
@@ -76,8 +74,8 @@ def test_a_real_run_from_the_tab_stop_resume_reopen_and_compare(qtbot, tmp_path,
     with qtbot.waitSignal(tab.process.exited, timeout=30000) as blocker:
         tab.stop_run()
     assert blocker.args == [0]
-    assert tab.finished_reason == "stopped" and not tab.error_view.isVisibleTo(tab)
-    stopped_at = tab.step
+    assert tab.state.finished_reason == "stopped" and not tab.error_view.isVisibleTo(tab)
+    stopped_at = tab.state.step
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
     checkpoints = [e for e in events if e["event"] == "checkpoint"]
     assert checkpoints and checkpoints[-1]["step"] == stopped_at
@@ -102,7 +100,7 @@ def test_a_real_run_from_the_tab_stop_resume_reopen_and_compare(qtbot, tmp_path,
     assert _curve_len(tab) == old_points  # reloaded from events.jsonl before the child wrote anything
     with qtbot.waitSignal(tab.process.exited, timeout=60000) as blocker:
         pass
-    assert blocker.args == [0] and tab.finished_reason == "done"
+    assert blocker.args == [0] and tab.state.finished_reason == "done"
     x, _ = tab.plots.series()[("loss", "loss")].getData()
     assert x[-1] == stopped_at + 15 and len(x) == stopped_at + 15  # one point per step, none twice
     started = [e for e in map(json.loads, (run_dir / "events.jsonl").read_text().splitlines())
@@ -118,7 +116,7 @@ def test_a_real_run_from_the_tab_stop_resume_reopen_and_compare(qtbot, tmp_path,
     assert "done" in other.runs_panel.list.item(0).text()
     other.runs_panel.list.setCurrentRow(0)
     other.runs_panel.open_button.click()
-    assert other.run_dir == run_dir and other.finished_reason == "done"
+    assert other.run_dir == run_dir and other.state.finished_reason == "done"
     for key, item in tab.plots.series().items():
         assert other.plots.series()[key].getData()[0].tolist() == item.getData()[0].tolist()
     assert other.sample.picture() is not None

@@ -12,7 +12,7 @@ from srviewer.core.conventions import upscale_bicubic
 from srviewer.core.images import write_image
 from srviewer.train.events import read_events
 
-keras = pytest.importorskip("keras")
+import keras
 
 from srviewer.core import layers, models  # noqa: E402
 

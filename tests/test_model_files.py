@@ -7,8 +7,8 @@ import marshal
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-h5py = pytest.importorskip("h5py")
+import keras
+import h5py
 
 from srviewer.core import models, tf_runtime  # noqa: E402
 from srviewer.core.atomic import atomic_write_json  # noqa: E402
@@ -202,14 +202,14 @@ def test_keras3_full_model_h5_loads(tmp_path, rng):
     np.testing.assert_allclose(np.asarray(loaded.model(x)), np.asarray(model(x)), atol=1e-6)
 
 
-# not valid marshal data (unmarshalling raises "bad marshal data"): it only names depth_to_space,
-# as the bytecode of `lambda t: tf.nn.depth_to_space(t, 2)` does among its names
+# what tf.keras 2 stored for the notebooks' pixel shuffle; and bytes that merely name depth_to_space
+SHUFFLE_CODE = base64.b64encode(marshal.dumps(OLD_SHUFFLE.__code__)).decode("ascii")
 JUNK_CODE = base64.b64encode(b"\xe3\xff\xfe\x00JUNK\x00depth_to_space\x00\xde\xad\xbe\xef" * 3).decode("ascii")
 
 
-def _as_lambda(layer_cfg, style):
-    fn = [JUNK_CODE, None, None] if style == "tf2" else {
-        "class_name": "__lambda__", "config": {"code": JUNK_CODE, "defaults": None, "closure": None}}
+def _as_lambda(layer_cfg, style, code=SHUFFLE_CODE):
+    fn = [code, None, None] if style == "tf2" else {
+        "class_name": "__lambda__", "config": {"code": code, "defaults": None, "closure": None}}
     cfg = layer_cfg["config"]
     new_cfg = {"name": cfg["name"], "trainable": True, "dtype": cfg["dtype"], "function": fn,
                "function_type": "lambda", "module": "__main__", "output_shape": None,
@@ -218,10 +218,8 @@ def _as_lambda(layer_cfg, style):
             "inbound_nodes": layer_cfg["inbound_nodes"]}
 
 
-@pytest.mark.parametrize("style", ["tf2", "keras3"])
-def test_h5_whose_pixel_shuffles_are_junk_lambdas_loads_without_running_them(tmp_path, rng, monkeypatch, style):
+def _generator_with_lambda_shuffles(path, style, code=SHUFFLE_CODE):
     model = _tiny_generator()
-    path = tmp_path / "old.h5"
     model.save(path)
     with h5py.File(path, "r+") as f:
         config = json.loads(f.attrs["model_config"])
@@ -229,8 +227,15 @@ def test_h5_whose_pixel_shuffles_are_junk_lambdas_loads_without_running_them(tmp
         shuffles = [i for i, lay in enumerate(layer_list) if "PixelShuffle" in lay["class_name"]]
         assert len(shuffles) == 2
         for i in shuffles:
-            layer_list[i] = _as_lambda(layer_list[i], style)
+            layer_list[i] = _as_lambda(layer_list[i], style, code)
         f.attrs["model_config"] = json.dumps(config)
+    return model
+
+
+@pytest.mark.parametrize("style", ["tf2", "keras3"])
+def test_h5_whose_pixel_shuffles_are_lambdas_loads_without_running_them(tmp_path, rng, monkeypatch, style):
+    path = tmp_path / "old.h5"
+    model = _generator_with_lambda_shuffles(path, style)
     monkeypatch.setattr(marshal, "loads", lambda *a: pytest.fail("stored bytecode was unmarshalled"))
     loaded = load_model_file(path)                      # no trust_code: nothing from the file runs
     assert (loaded.scale, loaded.input_kind) == (4, "lr")
@@ -238,6 +243,37 @@ def test_h5_whose_pixel_shuffles_are_junk_lambdas_loads_without_running_them(tmp
     assert not any(type(lay).__name__ == "Lambda" for lay in loaded.model.layers)
     x = rng.random((1, 6, 5, 3)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(loaded.model(x)), np.asarray(model(x)), atol=1e-6)
+
+
+def test_h5_whose_lambdas_merely_name_depth_to_space_is_refused(tmp_path):
+    path = tmp_path / "junk.h5"
+    _generator_with_lambda_shuffles(path, "tf2", JUNK_CODE)
+    with pytest.raises(ModelFileError, match="--trust-model-code") as err:
+        load_model_file(path)
+    assert "\n" not in str(err.value) and "junk.h5" in str(err.value)
+
+
+OLD_COMPOSITE = lambda t: tf.nn.relu(tf.nn.depth_to_space(t, 2)) - 0.3  # noqa: E731, F821
+
+
+def test_tf2_h5_whose_lambda_does_more_than_depth_to_space_is_refused_then_run_exactly(tmp_path, rng, monkeypatch):
+    """`relu(depth_to_space(t, 2)) - 0.3` named depth_to_space and used to load as a plain shuffle."""
+    tf = tf_runtime.tf()
+    w = _weights(rng, 3)
+    path = tmp_path / "composite.h5"
+    write_tf2_h5(path, w, OLD_COMPOSITE)
+    with monkeypatch.context() as m:
+        m.setattr(marshal, "loads", lambda *a: pytest.fail("stored bytecode was unmarshalled"))
+        with pytest.raises(ModelFileError) as err:
+            load_model_file(path)
+    message = str(err.value)
+    assert "\n" not in message and "composite.h5" in message and "lambda" in message
+    assert "--trust-model-code" in message
+    loaded = load_model_file(path, trust_code=True)       # the user's opt-in: the file's own code runs
+    x = rng.random((1, 5, 6, 3)).astype(np.float32)
+    inner = tf.nn.conv2d(x, w["conv2d"][0], 1, "SAME") + w["conv2d"][1]
+    ref = tf.nn.conv2d(tf.nn.relu(tf.nn.depth_to_space(inner, 2)) - 0.3, w["conv2d_1"][0], 1, "SAME") + 0.5
+    np.testing.assert_allclose(np.asarray(loaded.model(x)), ref.numpy(), atol=1e-5)
 
 
 def test_trusted_file_whose_code_cannot_load_is_a_model_file_error(tmp_path, rng):

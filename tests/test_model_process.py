@@ -20,7 +20,6 @@ KWARGS = {"num_filters": 4, "num_res_blocks": 1, "batch_norm": False}
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     """A weights folder with a tiny srresnet, and the Keras model itself (built in this process)."""
-    pytest.importorskip("keras")
     from srviewer.core import models
     from srviewer.core.atomic import atomic_write_json
 
@@ -133,8 +132,8 @@ def test_the_window_runs_learned_methods_in_the_child_and_shows_its_device(shipp
     image = from_array((np.random.default_rng(0).random((48, 40, 3)) * 255).astype(np.uint8))
     with qtbot.waitSignal(win.compare.results_shown, timeout=120_000):
         win.compare.set_image(image)
-    assert set(win.compare.results) == {"bicubic", "srresnet"}
-    assert win.compare.results["srresnet"].sr.shape == win.compare.results["bicubic"].sr.shape
+    assert set(win.compare.session.results) == {"bicubic", "srresnet"}
+    assert win.compare.session.results["srresnet"].sr.shape == win.compare.session.results["bicubic"].sr.shape
     assert win.compare.controls.device.text().split(":")[1].strip() in ("CPU", "GPU")
     win.compare.runner.wait_all(5000)
 

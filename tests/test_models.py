@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras
 
 from srviewer.core import layers, models, tf_runtime  # noqa: E402
 from srviewer.core.conventions import upscale_bicubic  # noqa: E402

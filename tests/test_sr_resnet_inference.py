@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras
 
 from srviewer.core import models, sr_resnet_inference, tf_runtime  # noqa: E402
 

@@ -85,7 +85,6 @@ def test_tiled_equals_untiled_for_a_local_op_away_from_the_image_border(rng):
 
 
 def test_tiled_sr_resnet_matches_whole_image(rng):
-    pytest.importorskip("keras")
     from srviewer.core import models, tf_runtime
 
     tf_runtime.tf().random.set_seed(0)

@@ -16,6 +16,7 @@ import numpy as np
 from srviewer.core.conventions import downscale, mod_crop
 from srviewer.core.images import from_float, read_image, to_float, to_uint8
 from srviewer.core.metrics import score, sharpness_ratio
+from srviewer.core.result_images import ResultFolder
 from srviewer.errors import SrviewerError
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
@@ -44,20 +45,27 @@ def pair_lr_files(hr_paths: list[Path], lr_paths: list[Path], scale: int = 4) ->
 
 
 def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matlab", scale: int = 4,
-          progress=None) -> list[dict]:
-    """Rows {method, image, psnr_y, ssim_y, psnr_rgb, ssim_rgb, sharpness}; a "mean" row per method last."""
+          progress=None, report=None) -> list[dict]:
+    """Rows {method, image, psnr_y, ssim_y, psnr_rgb, ssim_rgb, sharpness}; a "mean" row per method last.
+
+    A `result_images.ResultFolder` method is scored on its files, paired with the HR files
+    (`pair_results`) and read before any method runs (a bad file or size fails first, one line);
+    `report(line)` then receives the pairing and any crop notes."""
     hr_dir = Path(hr_dir)
     if not hr_dir.is_dir():
         raise SrviewerError(f"{hr_dir} is not a folder")
     paths = _images(hr_dir)
     if not paths:
         raise SrviewerError(f"no images in {hr_dir}")
+    folders = {name: registry.get(name) for name in methods if isinstance(registry.get(name), ResultFolder)}
+    for method in folders.values():
+        method.pair(paths)
     lr_paths = None
     if lr_dir is not None:
         if not Path(lr_dir).is_dir():
             raise SrviewerError(f"{lr_dir} is not a folder")
         lr_paths = pair_lr_files(paths, _images(Path(lr_dir)), scale)
-    data = []
+    data, sizes = [], {}
     for i, path in enumerate(paths):
         img = read_image(path)
         hr = mod_crop(to_uint8(img.rgb), scale)
@@ -69,13 +77,21 @@ def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matl
                 raise SrviewerError(f"{path.name}: the LR file is not the HR size / {scale}")
         else:
             lr = downscale(hr, scale, kernel)
-        data.append((path.stem, hr, lr, img.is_grey))
+        data.append((path, hr, lr, img.is_grey))
+        sizes[path] = (img.height, img.width)
+    results, lines = _read_results(folders, sizes, scale)
+    for line in lines if report else ():
+        report(line)
     rows = []
     for name in methods:
         method = registry.get(name)
         per_image = []
-        for stem, hr, lr, is_grey in data:
-            sr = from_float(method.upscale(to_float(lr)), 8)
+        for path, hr, lr, is_grey in data:
+            stem = path.stem
+            if name in results:
+                sr = results[name][path]
+            else:
+                sr = from_float(method.upscale(to_float(lr)), 8)
             row = {"method": name, "image": stem, **score(sr, hr, border=scale, is_grey=is_grey),
                    "sharpness": sharpness_ratio(sr, hr)}
             per_image.append(row)
@@ -85,3 +101,19 @@ def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matl
         mean = {k: float(np.mean([r[k] for r in per_image])) for k in per_image[0] if k not in ("method", "image")}
         rows.append({"method": name, "image": "mean", **mean})
     return rows
+
+
+def _read_results(folders: dict, hr_sizes: dict[Path, tuple[int, int]], scale: int) -> tuple[dict, list[str]]:
+    """Each result folder's files (paired by `ResultFolder.pair`), read and fitted to the mod-crop
+    of their HR (hr_sizes: HR path -> its own (H, W)): ({name: {hr_path: RGB uint8}}, the pairing
+    and notes to report)."""
+    results: dict[str, dict[Path, np.ndarray]] = {}
+    lines: list[str] = []
+    for name, method in folders.items():
+        lines += method.pairing.lines(name, method.path)
+        results[name] = {}
+        for path, hr_hw in hr_sizes.items():
+            sr, note = method.result_for(path).fitted(hr_hw, "reference", scale)
+            results[name][path] = from_float(sr, 8)
+            lines += [f"note: {note}"] if note else []
+    return results, lines

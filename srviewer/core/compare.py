@@ -25,6 +25,7 @@ from srviewer.core.cancel import CancelToken
 from srviewer.core.conventions import KERNELS, downscale, mod_crop
 from srviewer.core.images import LoadedImage, from_float, to_metric_range, to_float, to_uint8
 from srviewer.core.metrics import score
+from srviewer.core.result_images import ResultImage
 from srviewer.errors import Cancelled, SrviewerError
 
 MODES = ("reference", "blind")
@@ -77,6 +78,7 @@ class MethodFinished:
     label: str = ""
     sr_float: np.ndarray | None = None   # HxWx3 float32 [0, 1] as the method returned it (clipped)
     device: str = ""               # "GPU: ...", "CPU: 2 threads" or "CPU (NumPy)"
+    notes: list[str] = field(default_factory=list)   # e.g. a result image cropped to the HR's mod-crop
 
 
 @dataclass
@@ -140,10 +142,22 @@ def _failure_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _run_method(method, lr_float, cancel, events: queue.Queue) -> None:
-    """Worker thread body: upscale and put ("progress", f) / ("done", sr) / ("error", exc)."""
+def _job(method, lr_float, request: CompareRequest, notes: list[str]):
+    """What the worker runs: the method on the LR, or a result image (core.result_images) fitted to
+    the HR, whose mod-crop rule needs the image's own size (reference mode)."""
+    if isinstance(method, ResultImage):
+        def fitted(progress, cancel):
+            sr, note = method.fitted(request.image.rgb.shape[:2], request.mode, request.scale)
+            notes.extend([note] if note else [])
+            return sr
+        return fitted
+    return lambda progress, cancel: method.upscale(lr_float, progress=progress, cancel=cancel)
+
+
+def _run_method(job, cancel, events: queue.Queue) -> None:
+    """Worker thread body: run the job and put ("progress", f) / ("done", sr) / ("error", exc)."""
     try:
-        sr = method.upscale(lr_float, progress=lambda f: events.put(("progress", float(f))), cancel=cancel)
+        sr = job(lambda f: events.put(("progress", float(f))), cancel)
         events.put(("done", sr))
     except BaseException as exc:  # noqa: BLE001 - relayed to the generator's thread
         events.put(("error", exc))
@@ -173,8 +187,9 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
             yield MethodFailed(name, reason)
             continue
         events: queue.Queue = queue.Queue()
+        notes: list[str] = []
         t0 = time.perf_counter()
-        worker = threading.Thread(target=_run_method, args=(method, lr_float, cancel, events),
+        worker = threading.Thread(target=_run_method, args=(_job(method, lr_float, request, notes), cancel, events),
                                   name=f"srviewer-{name}", daemon=True)
         worker.start()
         outcome = None
@@ -210,7 +225,7 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
             scores = score(to_metric_range(sr_native), hr_scored, border=request.scale, is_grey=prepared.is_grey)
         finished = MethodFinished(name, to_uint8(sr_native), sr_native, scores, seconds,
                                   getattr(method, "label", "") or name,
-                                  np.clip(np.asarray(value, np.float32), 0.0, 1.0), _device(method))
+                                  np.clip(np.asarray(value, np.float32), 0.0, 1.0), _device(method), notes)
         results[name] = finished
         yield finished
     outer.raise_if_cancelled()

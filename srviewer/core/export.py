@@ -2,7 +2,8 @@
 
 Files (all written atomically): `lr.png`, `hr.png` (reference mode), `NAME.png` per method (16-bit
 kept for 16-bit inputs), `metrics.csv` (whole-image and, with a crop box, crop scores), `manifest.json`
-(versions, kernel, mode, convention, input and file hashes, weights, device), `figure.png` (full views
+(versions, kernel, mode, convention, input and file hashes, weights and result images' files with their
+sha256, device), `figure.png` (full views
 with the crop box above magnified crops) and `crops.png` (the magnified crops side by side with their
 PSNR/SSIM, the notebook's figure). Without a crop box the figures use a centre crop.
 """
@@ -25,6 +26,7 @@ from srviewer.core.atomic import atomic_write_json, atomic_write_text
 from srviewer.core.figure import comparison_figure, crop_figure
 from srviewer.core.images import write_image
 from srviewer.core.metrics import score_region
+from srviewer.core.result_images import ResultImage
 from srviewer.errors import ImageWriteError
 
 CONVENTION = "PSNR/SSIM on Y of BT.601 (MATLAB rgb2ycbcr), border = scale, data range 255; RGB likewise"
@@ -35,11 +37,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _weights(registry, results) -> dict:
+def _weights(registry, results, result_images: bool = False) -> dict:
+    """The file and sha256 of each result's model file, or (`result_images`) of each result image."""
     out = {}
     for name in results:
-        path = getattr(registry.get(name), "path", None) if registry is not None and name in registry else None
-        if path is not None and Path(path).exists():
+        method = registry.get(name) if registry is not None and name in registry else None
+        path = getattr(method, "path", None)
+        if path is not None and Path(path).exists() and isinstance(method, ResultImage) == result_images:
             out[name] = {"file": str(path), "sha256": _sha256(Path(path))}
     return out
 
@@ -129,36 +133,36 @@ def _write_or_fail(writer, path: Path, content) -> None:
         raise ImageWriteError(f"{path}: could not be written ({exc.strerror or exc})") from None
 
 
-def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None, prepared=None,
-                   registry=None) -> list[Path]:
-    """Write the comparison into out_dir; returns the files written.
+def export_results(session, out_dir) -> list[Path]:
+    """Write a comparison session (core.session.ComparisonSession) into out_dir; returns the files.
 
-    lr, hr: RGB uint8 (hr None in blind mode); results: name -> compare.MethodFinished; crop_rect:
-    (x, y, w, h) in HR pixels or None; request: the compare.CompareRequest (kernel, scale, image path
-    for the manifest); prepared: its compare.Prepared (the LR/HR at the image's own bit depth);
-    registry: to name the weights files in the manifest. Raises ImageWriteError.
+    It reads the session's prepared LR/HR (RGB uint8 for the figures, the image's own bit depth for
+    lr.png/hr.png), its results (name -> compare.MethodFinished), its crop box (x, y, w, h) in HR
+    pixels or None and the crop scores computed for it, its request (kernel, scale, image path for
+    the manifest) and its registry (the weights files in the manifest). Raises ImageWriteError.
     """
+    request, prepared, results, registry = session.request, session.prepared, session.results, session.registry
+    crop_rect = session.crop
+    lr, hr = prepared.lr, prepared.hr
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:   # e.g. a file of that name: a user error, not a crash
         raise ImageWriteError(f"{out}: cannot be the export folder ({exc.strerror or exc})") from None
     written: list[Path] = []
-    scale = request.scale if request is not None else 4
-    is_grey = bool(getattr(prepared, "is_grey", False))
-    lr_native = prepared.lr_native if prepared is not None else lr
-    hr_native = prepared.hr_native if prepared is not None else hr
-    write_image(out / "lr.png", lr_native)
+    scale = request.scale
+    is_grey = bool(prepared.is_grey)
+    write_image(out / "lr.png", prepared.lr_native)
     written.append(out / "lr.png")
     if hr is not None:
-        write_image(out / "hr.png", hr_native)
+        write_image(out / "hr.png", prepared.hr_native)
         written.append(out / "hr.png")
     files = {}
     for name, r in results.items():
         files[name] = out / f"{file_stem(name)}.png"
         write_image(files[name], r.sr_native)
         written.append(files[name])
-    region = crop_rows(hr, results, crop_rect, is_grey)
+    region = {name: session.crop_scores[name] for name in results if name in session.crop_scores}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["method", *METRIC_KEYS, "seconds"] + ([f"crop_{k}" for k in METRIC_KEYS] if region else [])
@@ -182,18 +186,20 @@ def export_results(out_dir, lr, hr, results: dict, crop_rect=None, request=None,
         "python": platform.python_version(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": "reference" if hr is not None else "blind",
-        "kernel": request.kernel if request else None,
+        "kernel": request.kernel,
         "scale": scale,
-        "image": str(request.image.path) if request and request.image.path else None,
+        "image": str(request.image.path) if request.image.path else None,
         "methods": {name: {"label": r.label or name, "file": files[name].name, "seconds": round(r.seconds, 4),
-                           "device": getattr(r, "device", "")} for name, r in results.items()},
+                           "device": getattr(r, "device", ""), "notes": list(getattr(r, "notes", []))}
+                    for name, r in results.items()},
         "convention": CONVENTION,
         "crop": list(crop_rect) if crop_rect is not None else None,
         "scores": {name: r.scores for name, r in results.items()},
         "crop_scores": region or None,
         "files": {p.name: _sha256(p) for p in written},
-        "input_sha256": _sha256(request.image.path) if request and request.image.path else None,
+        "input_sha256": _sha256(request.image.path) if request.image.path else None,
         "weights": _weights(registry, results),
+        "result_images": _weights(registry, results, result_images=True),
         "device": _device(),
     }
     _write_or_fail(atomic_write_json, out / "manifest.json", manifest)

@@ -3,13 +3,14 @@
 Such a Lambda stores its function as marshalled bytecode: Keras 3 refuses it in safe mode, and
 running it would execute code from the file (bytecode from another Python version can even
 crash the interpreter). Instead the architecture is read from the file's `model_config` JSON;
-each Lambda whose bytecode names `depth_to_space` (looked for in the raw bytes: nothing is
-unmarshalled) is replaced by srviewer's `PixelShuffle`, and Keras loads the rewritten file in
-safe mode, weights by layer order. Nothing stored in the file is executed. The block size is a
-constant of that unread bytecode: 2 (the SRGAN notebooks'), else 4, 3 or 8, whichever the weights fit.
+each Lambda that is exactly `depth_to_space(input, N)` (decided by `lambda_bytecode` from its
+bytecode's names, constants and instructions, read in pure Python: nothing is unmarshalled or
+run) is replaced by srviewer's `PixelShuffle(N)`, and Keras loads the rewritten file in safe
+mode, weights by layer order.
 
-A Lambda that is not a pixel shuffle is refused unless the user opts in (`--trust-model-code`);
-even then the file is first loaded in a separate Python process, so a crash there cannot take the
+Any other Lambda (`relu(depth_to_space(t, 2)) - 0.3` included) is refused unless the user opts
+in (`--trust-model-code`): the file is run exactly or not at all, never approximated. Even then
+the file is first loaded in a separate Python process, so a crash there cannot take the
 application down.
 """
 
@@ -25,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from srviewer.core.lambda_bytecode import depth_to_space_block
 from srviewer.errors import ModelFileError
 
 TRUST_HINT = "if you trust the file, pass --trust-model-code"
@@ -48,45 +50,37 @@ def _lambda_bytecode(cfg: dict) -> bytes:
         return code.encode("utf-8", "replace")
 
 
-def _shuffle_scale(cfg: dict) -> int | None:
-    """The block size of a depth_to_space Lambda: a lone int in its `arguments`, else None (unknown:
-    in `lambda t: tf.nn.depth_to_space(t, 4)` it is a constant of the bytecode, which is not read)."""
-    args = cfg.get("arguments") or {}
-    ints = [v for v in args.values() if isinstance(v, int) and not isinstance(v, bool)]
-    return ints[0] if len(ints) == 1 and ints[0] > 1 else None
+def pixel_shuffle_block(cfg: dict) -> int | None:
+    """The block size if this Lambda config is exactly `depth_to_space(input, N)`, else None.
+
+    Decided by `lambda_bytecode` from the names, constants and instructions of its stored
+    bytecode, read without unmarshalling or running it.
+    """
+    return depth_to_space_block(_lambda_bytecode(cfg), cfg.get("arguments"))
 
 
-def is_pixel_shuffle_lambda(cfg: dict) -> bool:
-    return b"depth_to_space" in _lambda_bytecode(cfg)
-
-
-def replace_lambdas(node, unknown: list[str], default_scale: int = 2, guessed: list[str] | None = None):
+def replace_lambdas(node, unknown: list[str]):
     """A copy of a model config with pixel-shuffle Lambdas turned into PixelShuffle layers.
 
-    Names of Lambdas that are not pixel shuffles are appended to `unknown` (left as they are); a
-    shuffle whose block size is not in its `arguments` gets `default_scale`, and its name is
-    appended to `guessed`.
+    Names of Lambdas that are not exactly a pixel shuffle are appended to `unknown` (left as they are).
     """
     if isinstance(node, dict):
         if node.get("class_name") == "Lambda":
             cfg = node.get("config", {})
-            if not is_pixel_shuffle_lambda(cfg):
+            block = pixel_shuffle_block(cfg)
+            if block is None:
                 unknown.append(cfg.get("name", "lambda"))
                 return node
-            dtype = cfg.get("dtype", "float32")
-            scale = _shuffle_scale(cfg)
-            if scale is None and guessed is not None:
-                guessed.append(cfg.get("name", "lambda"))
             new = {"class_name": "PixelShuffle", "module": None, "registered_name": "srviewer>PixelShuffle",
-                   "config": {"name": cfg.get("name", "pixel_shuffle"), "scale": scale or default_scale,
-                              "trainable": False, "dtype": dtype}}
+                   "config": {"name": cfg.get("name", "pixel_shuffle"), "scale": block,
+                              "trainable": False, "dtype": cfg.get("dtype", "float32")}}
             for key in ("inbound_nodes", "name"):
                 if key in node:
                     new[key] = node[key]
             return new
-        return {k: replace_lambdas(v, unknown, default_scale, guessed) for k, v in node.items()}
+        return {k: replace_lambdas(v, unknown) for k, v in node.items()}
     if isinstance(node, list):
-        return [replace_lambdas(v, unknown, default_scale, guessed) for v in node]
+        return [replace_lambdas(v, unknown) for v in node]
     return node
 
 
@@ -222,33 +216,10 @@ def load_full_h5(path, trust_code: bool = False):
     path = Path(path)
     config = read_model_config(path)
     unknown: list[str] = []
-    guessed: list[str] = []
-    rewritten = replace_lambdas(config, unknown, 2, guessed)
+    rewritten = replace_lambdas(config, unknown)
     if unknown:
         if not trust_code:
-            raise ModelFileError(f"{path.name} holds code (Lambda layer {', '.join(unknown)}, not a pixel shuffle) "
-                                 f"that safe mode will not run; {TRUST_HINT}")
+            raise ModelFileError(f"{path.name} holds code (Lambda layer {', '.join(unknown)}, not exactly a "
+                                 f"depth_to_space of its input) that safe mode will not run; {TRUST_HINT}")
         return load_trusted(path)
-    if not guessed:
-        return _load_rewritten(path, rewritten)
-    # the shuffles' block size is unknown (not unmarshalled): 2 first (the SRGAN notebooks'), then
-    # the other usual sizes; the right one is the one whose weights fit and that returns RGB
-    first_error = None
-    for scale in (2, 4, 3, 8):
-        try:
-            model = _load_rewritten(path, replace_lambdas(config, [], scale))
-        except ModelFileError as exc:
-            first_error = first_error or exc
-            continue
-        if _returns_rgb(model):
-            return model
-    raise first_error or ModelFileError(f"{path.name}: no pixel-shuffle block size (2, 4, 3, 8) gives an RGB image")
-
-
-def _returns_rgb(model) -> bool:
-    import numpy as np
-
-    try:
-        return np.asarray(model(np.zeros((1, 16, 16, 3), np.float32), training=False)).shape[-1] == 3
-    except Exception:  # noqa: BLE001 - a fixed-size model cannot be probed here: let the caller's probe say
-        return True
+    return _load_rewritten(path, rewritten)

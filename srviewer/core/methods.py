@@ -32,7 +32,6 @@ def weights_dir() -> Path:
 WEIGHTS_DIR = weights_dir()
 MAX_TILE_PIXELS = 320 * 320         # LR pixels per model call (context included): the memory budget
 OVERLAP = 16                        # LR pixels of context around each tile
-VALUE_RANGES = {"0..1": (0.0, 1.0), "-1..1": (-1.0, 1.0), "0..255": (0.0, 255.0)}
 
 
 def tile_sizes(first: int | None = None) -> tuple[int, ...]:
@@ -80,38 +79,56 @@ class BicubicMethod(Method):
         out = upscale_bicubic(np.asarray(rgb_float, np.float32), self.scale, self.kernel)
         if progress is not None:
             progress(1.0)
-        return np.clip(out, 0.0, 1.0)
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def upscale_native(self, rgb: np.ndarray, progress=None, cancel=None) -> np.ndarray:
+        """HxWx3 uint8/uint16 -> the same dtype, equal to from_float(upscale(to_float(rgb))), computed
+        strip by strip: a big photo never exists as a float image (`bicubic_stream`)."""
+        from srviewer.core.bicubic_stream import upscale_native
+
+        return upscale_native(rgb, self.scale, self.kernel, progress=progress, cancel=cancel)
 
 
 class ModelMethod(Method):
-    """A Keras model from a file, loaded on first use (TensorFlow is imported then).
+    """A model file or folder of any registered format (core/formats), loaded on first use.
 
-    `value_range` is the range the model works in ("0..1", "-1..1" or "0..255"): inputs are mapped
-    to it and outputs back. `tile` (LR pixels a side: tiles of up to (tile + 2*OVERLAP)^2 LR pixels,
-    context included, in whatever grid costs least) overrides the memory-budget tile size;
-    `jit_compile` None means $SRVIEWER_XLA (on, off, or auto by default: whichever is faster
-    on this machine, `tf_runtime.xla_is_faster`); `precision` None means $SRVIEWER_PRECISION
-    ("float32", the default, or "mixed": 16-bit compute, `tf_runtime.make_predictor`). The input
-    kind "bicubic" feeds the model the bicubic-upscaled image (same kernel as the bicubic
-    method). With a `process`
+    Loading goes through `model_loading.load_predictor`: the format's loader, then the model's
+    convention (declared by the file, stated by its sidecar, found by running a probe) turned
+    into a Predictor that takes and returns RGB [0, 1]. `value_range` ("0..1", "-1..1",
+    "0..255") and `channels` ("rgb", "bgr", "y") are overrides that win over everything; None
+    lets the file, the sidecar or the detection decide. `scale` is the comparison's: a model of
+    another scale is refused with one line, unless `repeat` runs it that many times to reach it
+    (a x2 model twice for x4). `tile` (LR pixels a side: tiles of up to (tile + 2*overlap)^2 LR
+    pixels, context included, in whatever grid costs least) overrides the memory-budget tile
+    size; a fixed-input model is tiled at exactly its size. `jit_compile` None means $SRVIEWER_XLA
+    (on, off, or auto by default: whichever is faster on this machine, `tf_runtime.xla_is_faster`);
+    `precision` None means $SRVIEWER_PRECISION ("float32", the default, or "mixed": 16-bit compute,
+    `tf_runtime.make_predictor`); both apply to Keras models. The input kind "bicubic" feeds the
+    model the bicubic-upscaled image (same kernel as the bicubic method). With a `process`
     (model_process.ModelProcess) the model is loaded and run in that child Python: this process
     never imports TensorFlow (the window's choice).
     """
 
     def __init__(self, name: str, path: Path, label: str | None = None, kernel: str = "matlab",
-                 trust_code: bool = False, missing_hint: str = "", value_range: str = "0..1",
+                 trust_code: bool = False, missing_hint: str = "", value_range: str | None = None,
                  tile: int | None = None, jit_compile: bool | None = None, process=None,
-                 precision: str | None = None):
-        if value_range not in VALUE_RANGES:
-            raise ValueError(f"value range must be one of {', '.join(VALUE_RANGES)}, not {value_range!r}")
+                 precision: str | None = None, channels: str | None = None, repeat: int = 1, scale: int = 4):
+        from srviewer.core.model_conventions import CHANNELS, RANGES
+
+        if value_range is not None and value_range not in RANGES:
+            raise ValueError(f"value range must be one of {', '.join(RANGES)}, not {value_range!r}")
+        if channels is not None and channels not in CHANNELS:
+            raise ValueError(f"channels must be one of {', '.join(CHANNELS)}, not {channels!r}")
+        if int(repeat) < 1:
+            raise ValueError(f"repeat must be 1 or more, not {repeat!r}")
         self.name, self.path, self.kernel, self.trust_code = name, Path(path), kernel, trust_code
         self.label = label or name
         self.missing_hint = missing_hint
         self.value_range, self.tile, self.jit_compile = value_range, tile, jit_compile
+        self.channels, self.repeat, self.scale, self.wanted_scale = channels, int(repeat), scale, scale
         self.precision = precision
         self.process = process
         self._loaded = None
-        self._predict = None
         self._lock = threading.Lock()
 
     def availability(self):
@@ -120,7 +137,7 @@ class ModelMethod(Method):
         if not self.path.exists():
             return False, f"{self._shown_path(self.path)} not found{hint}"
         if self.path.name.endswith(".weights.h5"):
-            from srviewer.core.model_files import sidecar_path
+            from srviewer.core.sidecar import sidecar_path
 
             sidecar = sidecar_path(self.path)
             if not sidecar.exists():
@@ -140,10 +157,14 @@ class ModelMethod(Method):
         """The settings that name this model, as sent to a model process."""
         return {"name": self.name, "path": str(self.path), "label": self.label, "kernel": self.kernel,
                 "trust_code": self.trust_code, "value_range": self.value_range, "tile": self.tile,
-                "jit_compile": self.jit_compile, "precision": self.precision}
+                "jit_compile": self.jit_compile, "precision": self.precision, "channels": self.channels,
+                "repeat": self.repeat, "scale": self.wanted_scale}
 
     def device_description(self) -> str:
-        """Where this model runs: 'GPU: ...' or 'CPU: N threads' (TensorFlow's view, in the model process if any)."""
+        """Where this model runs: its runtime's words once loaded ('CPU (onnxruntime)', TensorFlow's
+        'GPU: ...' / 'CPU: N threads'), in the model process if any."""
+        if self._loaded is not None and getattr(self._loaded, "device", ""):
+            return self._loaded.device
         if self.process is not None:
             return self.process.device()
         from srviewer.core.tf_runtime import device_description
@@ -151,55 +172,63 @@ class ModelMethod(Method):
         return device_description()
 
     def load(self):
+        """The loaded model: a model_conventions.Predictor here, a RemoteLoaded with a process."""
         with self._lock:
             if self._loaded is None:
                 ok, reason = self.availability()
                 if not ok:
                     raise MethodUnavailable(f"{self.name}: {reason}")
-                if self.process is not None:   # a RemoteLoaded: scale, input kind, label
-                    self._loaded = self.process.request("load", self.spec())
-                    self.scale = self._loaded.scale
-                    return self._loaded
-                from srviewer.core import tf_runtime
-                from srviewer.core.model_files import load_model_file
+                if self.process is not None:   # a RemoteLoaded: scale, input kind, label, device, convention
+                    loaded = self.process.request("load", self.spec())
+                else:
+                    from srviewer.core.formats import LoadOptions
+                    from srviewer.core.model_loading import load_predictor
 
-                jit = _use_xla() if self.jit_compile is None else self.jit_compile
-                precision = self.precision or _precision_from_env()
-                tf_runtime.tf()
-                loaded = load_model_file(self.path, trust_code=self.trust_code)
-                self._predict = tf_runtime.make_predictor(loaded.model, jit_compile=jit, precision=precision)
-                self._loaded, self.scale = loaded, loaded.scale
+                    loaded = load_predictor(self.path, LoadOptions(self.trust_code, self.wanted_scale),
+                                            overrides={"range": self.value_range, "channels": self.channels},
+                                            kernel=self.kernel, jit_compile=_use_xla() if self.jit_compile is None
+                                            else self.jit_compile, precision=self.precision or _precision_from_env())
+                    self._check_scale(loaded.scale, loaded.label)
+                self._loaded, self.scale = loaded, self.wanted_scale
         return self._loaded
 
-    def upscale(self, rgb_float, progress=None, cancel=None):
-        from srviewer.core.oom import run_with_oom_retry
-        from srviewer.core.tiling import run_tiled
+    def _check_scale(self, model_scale: int, label: str) -> None:
+        """The model's scale, run `repeat` times, must reach the comparison's: else one line."""
+        reached, wanted = model_scale ** self.repeat, self.wanted_scale
+        if reached == wanted:
+            return
+        runs = next((n for n in range(1, 5) if model_scale > 1 and model_scale ** n == wanted), None)
+        how = f"; pass --model-repeat {runs} to run it {runs} times" if runs else ""
+        what = f"x{model_scale}" + (f" run {self.repeat} times gives x{reached}" if self.repeat > 1 else "")
+        raise ModelFileError(f"{self.path.name}: the model is {what}, the comparison is x{wanted}{how}")
 
+    def upscale(self, rgb_float, progress=None, cancel=None):
         loaded = self.load()
         x = np.asarray(rgb_float, np.float32)
         if x.ndim != 3 or x.shape[2] != 3:
             raise ValueError(f"{self.name} wants an HxWx3 RGB image, got shape {x.shape}")
         if self.process is not None:
             return self.process.request("upscale", self.spec(), x, progress=progress, cancel=cancel)
-        factor = 1
-        if loaded.input_kind == "bicubic":
-            x = upscale_bicubic(x, loaded.scale, self.kernel)
-            factor = loaded.scale          # tiles are cut from the upscaled image
-        lo, hi = VALUE_RANGES[self.value_range]
-        if (lo, hi) != (0.0, 1.0):
-            x = x * (hi - lo) + lo
+        for i in range(self.repeat):
+            step = None if progress is None else (lambda f, i=i: progress((i + f) / self.repeat))
+            x = np.clip(self._upscale_once(loaded, x, step, cancel), 0.0, 1.0)   # clipped in place
+        return x
 
-        def fn(tile_in):
-            return self._predict(tile_in[None])[0]
+    def _upscale_once(self, predictor, x, progress, cancel):
+        from srviewer.core.oom import run_with_oom_retry
+        from srviewer.core.tiling import run_tiled
 
-        def attempt(tile):   # tiles of up to (tile + 2 * OVERLAP)^2 LR pixels, in the cheapest grid
-            return run_tiled(fn, x, scale=loaded.scale // factor, overlap=OVERLAP * factor, progress=progress,
-                             cancel=cancel, max_pixels=((tile + 2 * OVERLAP) * factor) ** 2)
+        factor, overlap = 1, predictor.overlap
+        if predictor.input_kind == "bicubic":
+            x = upscale_bicubic(x, predictor.scale, self.kernel)
+            factor = predictor.scale          # tiles are cut from the upscaled image
 
-        out = run_with_oom_retry(attempt, tile_sizes(self.tile), what=self.label)
-        if (lo, hi) != (0.0, 1.0):
-            out = (out - lo) / (hi - lo)
-        return np.clip(out, 0.0, 1.0, out=out)   # in place: a 4000x3000 LR gives a 2.3 GB result
+        def attempt(tile):   # tiles of up to (tile + 2 * overlap)^2 LR pixels, in the cheapest grid
+            return run_tiled(predictor, x, scale=predictor.scale // factor, overlap=overlap * factor,
+                             progress=progress, cancel=cancel, max_pixels=((tile + 2 * overlap) * factor) ** 2,
+                             fixed=predictor.fixed_size)
+
+        return run_with_oom_retry(attempt, tile_sizes(self.tile), what=self.label)
 
 
 def _use_xla() -> bool | None:
@@ -250,17 +279,19 @@ class MethodRegistry:
         return name in self._methods
 
     def add_model_file(self, path, name: str | None = None, trust_code: bool = False,
-                       value_range: str = "0..1", kernel: str = "matlab") -> Method:
-        """A user's model file as a method; loaded now, so a bad file fails here (ModelFileError)."""
-        return self.register(self.load_model_file(path, name, trust_code, value_range, kernel))
+                       value_range: str | None = None, kernel: str = "matlab", **options) -> Method:
+        """A user's model file or folder as a method; loaded now, so a bad file fails here (ModelFileError).
+        `options`: ModelMethod's channels, repeat, scale."""
+        return self.register(self.load_model_file(path, name, trust_code, value_range, kernel, **options))
 
     def load_model_file(self, path, name: str | None = None, trust_code: bool = False,
-                        value_range: str = "0..1", kernel: str = "matlab") -> ModelMethod:
+                        value_range: str | None = None, kernel: str = "matlab", **options) -> ModelMethod:
         """add_model_file without registering: the slow part (loading), safe to run on a worker
         thread; register the method afterwards (under `unique_name(method.name)`)."""
         path = Path(path)
         method = ModelMethod(self.unique_name(name or path.name.split(".")[0]), path, label=None,
-                             trust_code=trust_code, value_range=value_range, kernel=kernel, process=self.process)
+                             trust_code=trust_code, value_range=value_range, kernel=kernel, process=self.process,
+                             **options)
         loaded = method.load()
         if name is None and loaded.label and loaded.label != path.stem:
             method.label = loaded.label
@@ -296,16 +327,22 @@ weights_dir_default = weights_dir
 def upscale_image(method: Method, loaded, progress=None, cancel=None):
     """A LoadedImage upscaled: colour through the method, alpha bicubic (MATLAB kernel), bit depth kept.
 
+    Bicubic colour and the alpha plane are computed strip by strip at the image's depth
+    (`bicubic_stream`): the same values as through float, without a float copy of the result.
+
     loaded.rgb: HxWx3 uint8/uint16; returns a LoadedImage of (H*s)x(W*s), same dtype, path None.
     """
+    from srviewer.core.bicubic_stream import upscale_native
     from srviewer.core.images import LoadedImage, from_float, to_float
 
-    sr = method.upscale(to_float(loaded.rgb), progress=progress, cancel=cancel)
+    if isinstance(method, BicubicMethod):   # strip by strip at the image's depth: bounded memory
+        rgb = method.upscale_native(loaded.rgb, progress=progress, cancel=cancel)
+    else:
+        rgb = from_float(method.upscale(to_float(loaded.rgb), progress=progress, cancel=cancel), loaded.bit_depth)
     alpha = None
     if loaded.alpha is not None:
-        alpha_f = upscale_bicubic(to_float(loaded.alpha)[..., None], method.scale, "matlab")[..., 0]
-        alpha = from_float(alpha_f, loaded.bit_depth)
-    return LoadedImage(rgb=from_float(sr, loaded.bit_depth), alpha=alpha, bit_depth=loaded.bit_depth,
+        alpha = upscale_native(loaded.alpha, method.scale, "matlab")
+    return LoadedImage(rgb=rgb, alpha=alpha, bit_depth=loaded.bit_depth,
                        is_grey=loaded.is_grey, path=None, notes=list(loaded.notes))
 
 

@@ -14,12 +14,13 @@ Every failure raises ModelFileError with one clear line.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from srviewer.core import sidecar
+from srviewer.core.sidecar import sidecar_path
 from srviewer.errors import ModelFileError
 
 
@@ -31,39 +32,40 @@ class LoadedModel:
     label: str
 
 
-def sidecar_path(weights_path: Path) -> Path:
-    name = weights_path.name
-    stem = name[: -len(".weights.h5")] if name.endswith(".weights.h5") else weights_path.stem
-    return weights_path.with_name(stem + ".json")
-
-
 def read_sidecar(weights_path: Path) -> dict:
-    path = sidecar_path(weights_path)
-    if not path.exists():
-        raise ModelFileError(f"{weights_path.name}: no {path.name} beside it saying which architecture it is")
-    try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path}: not a valid sidecar ({exc})") from None
-    if not isinstance(spec, dict) or "factory" not in spec:
-        raise ModelFileError(f"{path}: the sidecar names no 'factory'")
+    spec = sidecar.read(weights_path, required=True)
+    if "factory" not in spec:
+        raise ModelFileError(f"{sidecar_path(weights_path)}: the sidecar names no 'factory'")
     return spec
 
 
+def _probe_size(model) -> tuple[int, int]:
+    """16x16, or the model's own input size where it declares one (a fixed-size model)."""
+    try:
+        shape = tuple(model.inputs[0].shape)
+    except (AttributeError, IndexError, TypeError):
+        return 16, 16
+    if len(shape) == 4 and isinstance(shape[1], int) and isinstance(shape[2], int):
+        return shape[1], shape[2]
+    return 16, 16
+
+
 def probe(model, scale_hint: int | None = None) -> tuple[int, str]:
-    """Run a 16x16 input: (scale, input kind). Output size == input size means a 'bicubic' model."""
-    x = np.zeros((1, 16, 16, 3), np.float32)
+    """Run a 16x16 input (or the model's fixed size): (scale, input kind). Output size == input
+    size means a 'bicubic' model."""
+    h, w = _probe_size(model)
+    x = np.zeros((1, h, w, 3), np.float32)
     try:
         y = np.asarray(model(x, training=False))
     except Exception as exc:  # noqa: BLE001
         raise ModelFileError(f"the model does not run on an RGB image ({type(exc).__name__}: {str(exc)[:120]})") from None
     if y.ndim != 4 or y.shape[-1] != 3:
         raise ModelFileError(f"the model returns shape {y.shape[1:]}, not an RGB image")
-    if y.shape[1] == 16 and y.shape[2] == 16:
+    if y.shape[1] == h and y.shape[2] == w:
         return (scale_hint or 4), "bicubic"
-    if y.shape[1] % 16 or y.shape[1] != y.shape[2]:
-        raise ModelFileError(f"the model maps 16x16 to {y.shape[2]}x{y.shape[1]}: not an integer upscale")
-    return y.shape[1] // 16, "lr"
+    if y.shape[1] % h or y.shape[2] % w or y.shape[1] // h != y.shape[2] // w:
+        raise ModelFileError(f"the model maps {w}x{h} to {y.shape[2]}x{y.shape[1]}: not an integer upscale")
+    return y.shape[1] // h, "lr"
 
 
 def _check_hdf5(path: Path) -> None:

@@ -9,7 +9,8 @@ system (out of memory) costs one method's result and a message, never the window
 loaded and compiled between runs. One request runs at a time. Messages, parent -> child:
 ("load" | "upscale" | "device", spec, payload); child -> parent: ("progress", fraction),
 ("result", value) or ("error", exception). A `spec` is the dict of ModelMethod settings that
-names a model (path, kernel, trust_code, value_range, tile, jit_compile, precision, name, label); images
+names a model (path, kernel, trust_code, value_range, channels, repeat, scale, tile, jit_compile, precision,
+name, label); images
 cross as float32 numpy arrays (HxWx3, [0, 1]).
 """
 
@@ -36,6 +37,10 @@ class RemoteLoaded:
     scale: int
     input_kind: str
     label: str
+    device: str = ""                 # the runtime's words: "CPU (onnxruntime)", "GPU: ...", ...
+    format: str = ""                 # the loader's name: "keras", "onnx", ...
+    convention: dict | None = None   # model_conventions.Convention.as_dict()
+    notes: tuple = ()
 
 
 def _picklable(exc: BaseException) -> BaseException:
@@ -66,7 +71,9 @@ def _serve(conn, cancel_event) -> None:
         if key not in methods:
             methods[key] = ModelMethod(spec["name"], spec["path"], kernel=spec["kernel"],
                                        trust_code=spec["trust_code"], value_range=spec["value_range"],
-                                       jit_compile=spec.get("jit_compile"), precision=spec.get("precision"))
+                                       jit_compile=spec.get("jit_compile"), precision=spec.get("precision"),
+                                       channels=spec.get("channels"), repeat=spec.get("repeat", 1),
+                                       scale=spec.get("scale", 4))
         method = methods[key]
         method.name, method.label, method.tile = spec["name"], spec.get("label") or spec["name"], spec.get("tile")
         return method
@@ -79,7 +86,8 @@ def _serve(conn, cancel_event) -> None:
         try:
             if op == "load":
                 loaded = method_for(spec).load()
-                value = RemoteLoaded(loaded.scale, loaded.input_kind, loaded.label)
+                value = RemoteLoaded(loaded.scale, loaded.input_kind, loaded.label, loaded.device, loaded.format,
+                                     loaded.convention.as_dict(), tuple(loaded.notes))
             elif op == "upscale":
                 value = method_for(spec).upscale(payload, progress=lambda f: conn.send(("progress", float(f))),
                                                  cancel=CancelToken(cancel_event))

@@ -103,25 +103,36 @@ def _ramp(length: int, lo_band: int, hi_band: int) -> np.ndarray:
 
 def run_tiled(fn: Callable[[np.ndarray], np.ndarray], lr_float: np.ndarray, scale: int = 4,
               tile: int = DEFAULT_TILE, overlap: int = 16, progress=None, cancel=None,
-              max_pixels: int | None = None) -> np.ndarray:
+              max_pixels: int | None = None, fixed: tuple[int, int] | None = None) -> np.ndarray:
     """Upscale `lr_float` (HxWx3 float32 [0,1]) with `fn` tile by tile.
 
     Tiles are squares of `tile` core pixels (`plan_tiles`), or with `max_pixels` the cheapest
     grid whose padded tiles stay within that many pixels (`plan_tiles_within`; `tile` is ignored).
+    `fixed` (h, w): `fn` only takes exactly that size (a fixed-input model): tiles are planned to
+    fit and each runs in an h x w window around it (`fixed_window`; `tile`, `max_pixels` ignored).
 
     `fn` maps an HxWx3 float32 array to (H*scale)x(W*scale)xC float32 (unclipped is fine).
     Returns (H*scale)x(W*scale)xC float32, not clipped. `progress(fraction)` after each tile;
     `cancel.raise_if_cancelled()` before each tile (raises errors.Cancelled).
     """
     h, w = lr_float.shape[:2]
-    tiles = plan_tiles(h, w, tile, overlap) if max_pixels is None else plan_tiles_within(h, w, max_pixels, overlap)
+    if fixed is not None:
+        overlap = min(overlap, max(0, (min(fixed) - 1) // 4))   # leave a core of at least half the window
+        tiles = plan_tiles(h, w, min(fixed) - 2 * overlap, overlap)
+    elif max_pixels is None:
+        tiles = plan_tiles(h, w, tile, overlap)
+    else:
+        tiles = plan_tiles_within(h, w, max_pixels, overlap)
     min_core = min(min(t.y1 - t.y0, t.x1 - t.x0) for t in tiles)
     half = min(overlap // 4, min_core // 2)   # blend band: overlap/2 wide, centred on each cut
     out = None   # the weights of overlapping tiles sum to one, so no normalisation array is needed
     for i, t in enumerate(tiles):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        piece = np.asarray(fn(lr_float[t.py0:t.py1, t.px0:t.px1]), dtype=np.float32)
+        if fixed is None:
+            piece = np.asarray(fn(lr_float[t.py0:t.py1, t.px0:t.px1]), dtype=np.float32)
+        else:
+            piece = fixed_window(fn, lr_float, t, fixed, scale)
         ph, pw = (t.py1 - t.py0) * scale, (t.px1 - t.px0) * scale
         if piece.shape[:2] != (ph, pw):
             raise ValueError(f"tile output {piece.shape[:2]} is not {scale}x its input {(ph // scale, pw // scale)}")
@@ -134,6 +145,24 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], lr_float: np.ndarray, scal
         if progress is not None:
             progress((i + 1) / len(tiles))
     return out
+
+
+def fixed_window(fn, lr_float: np.ndarray, t: Tile, fixed: tuple[int, int], scale: int) -> np.ndarray:
+    """Run `fn` on the fixed-size window holding tile `t`'s padded rectangle; its output for that rectangle.
+
+    The window is shifted inward at the image's far edges (more real context, no padding); only an
+    image smaller than the window is padded, by repeating its last row/column.
+    """
+    fh, fw = fixed
+    h, w = lr_float.shape[:2]
+    wy0, wx0 = max(0, min(t.py0, h - fh)), max(0, min(t.px0, w - fw))
+    window = lr_float[wy0:wy0 + fh, wx0:wx0 + fw]
+    if window.shape[:2] != (fh, fw):
+        window = np.pad(window, ((0, fh - window.shape[0]), (0, fw - window.shape[1]), (0, 0)), mode="edge")
+    out = np.asarray(fn(window), dtype=np.float32)
+    if out.shape[:2] != (fh * scale, fw * scale):
+        raise ValueError(f"window output {out.shape[:2]} is not {scale}x its input {(fh, fw)}")
+    return out[(t.py0 - wy0) * scale:(t.py1 - wy0) * scale, (t.px0 - wx0) * scale:(t.px1 - wx0) * scale]
 
 
 def _band_weights(length: int, p0: int, c0: int, c1: int, p1: int, scale: int, half: int) -> np.ndarray:

@@ -22,6 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("--quit-after-results", action="store_true", help="with --screenshot: wait for all results")
     p.add_argument("--weights-dir", default=None, help="folder of the methods' weights (default weights/)")
     p.add_argument("--crop", default=None, help="x,y,w,h crop box in HR pixels")
+    p.add_argument("--result", action="append", default=[], metavar="NAME=FILE",
+                   help="add a result image made elsewhere as a method (the HR's size, or the LR's x4 in blind mode)")
     p.set_defaults(func=run)
 
 
@@ -36,21 +38,24 @@ def run(args) -> int:
     from srviewer.core.images import sample_image
     from srviewer.core.methods import default_registry
     from srviewer.core.model_process import ModelProcess
+    from srviewer.core.result_images import add_results
     from srviewer.gui.main_window import MainWindow
 
     registry = default_registry(weights_dir=args.weights_dir, process=ModelProcess())   # TensorFlow stays out of the window
+    results = add_results(registry, args.result)      # a bad --result is one line before the window opens
     window = MainWindow(registry, show_dialogs=args.screenshot is None)
     controls = window.compare.controls
     if args.mode:
         controls.select(controls.mode, args.mode)
-    if args.methods:
-        window.compare.refresh_methods([m for m in args.methods.split(",") if m])
+    if args.methods or results:
+        ticked = [m for m in args.methods.split(",") if m] if args.methods else controls.selected_methods()
+        window.compare.refresh_methods(ticked + results)
     if args.tab == "training" and window.training is not None:
         window.tabs.setCurrentWidget(window.training)
     window.show()
     if args.crop:
         x, y, w, h = (int(v) for v in args.crop.split(","))
-        window.compare.view.crop_rect = (x, y, w, h)
+        window.compare.session.set_crop((x, y, w, h))
     if args.image:
         if not window.open_path(args.image) and args.screenshot:
             print(f"srviewer: error: {window.last_error}", file=sys.stderr)
@@ -66,7 +71,7 @@ def run(args) -> int:
             window.close()
             app.quit()
 
-        if args.quit_after_results and window.compare.image is not None:
+        if args.quit_after_results and window.compare.session.image is not None:
             window.compare.results_shown.connect(lambda: QTimer.singleShot(300, grab))
             window.compare.runner.run_failed.connect(lambda _m: QTimer.singleShot(300, grab))
         else:

@@ -1,7 +1,9 @@
 """The Compare tab: controls on the left, linked panels, the crop strip and the inspection view.
 
-It holds the current image, the methods registry and the results of the last run, starts runs
-on the `CompareRunner` and shows their events as they arrive. Scores and maps come from the core.
+Layout and wiring only. The comparison's state lives in `self.session` (a Qt-free
+core.session.ComparisonSession): the tab forwards what the user does to it (Run, the crop box),
+hands it the events the `CompareRunner` relays from its worker thread, and redraws on the
+session's events. Scores and maps come from the core.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from srviewer.core import compare as cmp
 from srviewer.core import inspection_images
 from srviewer.core.lineage import caption, default_ticks
-from srviewer.core.metrics import score_region
+from srviewer.core.session import ComparisonSession
 from srviewer.gui.compare_view import CompareView
 from srviewer.gui.controls_panel import ControlsPanel
 from srviewer.gui.crop_panel import CropPanel
@@ -31,21 +32,12 @@ def _fmt(v: float | None, digits: int) -> str:
     return "∞" if math.isinf(v) else f"{v:.{digits}f}"
 
 
-def crop_caption_scores(sr, hr, rect, is_grey: bool) -> dict[str, float]:
-    """The crop caption's psnr_y/ssim_y: `metrics.score_region` (what metrics.csv holds); nan outside."""
-    try:
-        return score_region(sr, hr, rect, is_grey=is_grey, y_only=True)
-    except ValueError:
-        return {"psnr_y": math.nan, "ssim_y": math.nan}
-
-
 class CompareTab(QWidget):
     message = Signal(str, str)        # level ("info" | "warning" | "error"), text
     results_shown = Signal()          # every requested method has finished or failed
 
     def __init__(self, registry, parent=None):
         super().__init__(parent)
-        self.registry = registry
         self.runner = CompareRunner(self)
         self.controls = ControlsPanel()
         self.view = CompareView()
@@ -59,7 +51,7 @@ class CompareTab(QWidget):
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.view)
         right.addWidget(self.lower)
-        right.setStretchFactor(0, 3)
+        right.setStretchFactor(0, 2)       # the crop strip (the notebook's figure) gets a third
         right.setStretchFactor(1, 1)
         self.splitter = right
         column = QVBoxLayout()
@@ -69,30 +61,34 @@ class CompareTab(QWidget):
         layout.addWidget(self.controls)
         layout.addLayout(column, 1)
 
-        self.image = None               # core.images.LoadedImage
-        self.prepared: cmp.Prepared | None = None
-        self.results: dict[str, cmp.MethodFinished] = {}
-        self.failed: dict[str, str] = {}
-        self.request: cmp.CompareRequest | None = None
+        self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True)
         self._crop_timer = QTimer(self)
         self._crop_timer.setSingleShot(True)
         self._crop_timer.setInterval(60)
-        self._crop_timer.timeout.connect(self._update_crop)
+        self._crop_timer.timeout.connect(self._forward_crop)
 
         self.controls.run_requested.connect(self.run)
         self.controls.cancel_requested.connect(self.runner.cancel)
         self.controls.convention_changed.connect(lambda _k: self._refresh_overlays())
-        self.runner.prepared.connect(self._on_prepared)
-        self.runner.method_started.connect(self._on_method_started)
-        self.runner.method_progress.connect(self._on_method_progress)
-        self.runner.method_finished.connect(self._on_method_finished)
-        self.runner.method_failed.connect(self._on_method_failed)
-        self.runner.run_finished.connect(self._on_run_finished)
-        self.runner.run_cancelled.connect(self._on_run_cancelled)
-        self.runner.run_failed.connect(self._on_run_failed)
+        self.runner.event_received.connect(self.session.apply)
+        self.runner.run_cancelled.connect(self.session.mark_cancelled)
+        self.runner.run_failed.connect(self.session.mark_failed)
         self.runner.busy_changed.connect(self.controls.set_busy)
         self.view.crop_changed.connect(lambda _r: self._crop_timer.start())
         self.view.cursor_moved.connect(self._on_cursor_moved)
+        events = self.session.events
+        events.message.connect(self.message.emit)
+        events.mode_changed.connect(lambda mode: self.controls.select(self.controls.mode, mode))
+        events.run_started.connect(lambda request: self.controls.reset_progress(request.methods))
+        events.prepared.connect(self._on_prepared)
+        events.method_started.connect(self._on_method_started)
+        events.method_progress.connect(self._on_method_progress)
+        events.method_finished.connect(self._on_method_finished)
+        events.method_failed.connect(self._on_method_failed)
+        events.run_finished.connect(lambda _finished: self.results_shown.emit())
+        events.run_cancelled.connect(self._on_run_cancelled)
+        events.run_failed.connect(lambda text: self.message.emit("error", text))
+        events.crop_changed.connect(self._on_crop_changed)
         self.refresh_methods()
 
     # -- methods ----------------------------------------------------------------------------
@@ -100,68 +96,55 @@ class CompareTab(QWidget):
         """The method list in registry (lineage) order, each with its year; `checked` None ticks the
         defaults (bicubic, SRCNN, SRResNet, SRGAN and any added model)."""
         entries = []
-        for method in self.registry:
+        for method in self.session.registry:
             ok, reason = method.availability()
             entries.append((method.name, caption(method.name, getattr(method, "label", method.name)), ok, reason))
-        self.controls.set_methods(entries, default_ticks(self.registry.names()) if checked is None else checked)
+        self.controls.set_methods(entries, default_ticks(self.session.registry.names()) if checked is None else checked)
 
-    # -- running ----------------------------------------------------------------------------
+    # -- user actions, forwarded to the session ---------------------------------------------
     def set_image(self, loaded, run: bool = True) -> None:
-        self.image = loaded
+        if loaded is not self.session.image:
+            self.view.fit()          # a new image is shown whole; a re-run keeps the region in view
+        self.session.set_image(loaded)
         if run:
             self.run()
 
     def run(self) -> None:
-        if self.image is None:
-            self.message.emit("warning", "Open an image first.")
-            return
-        names = self.controls.selected_methods()
-        if not names:
-            self.message.emit("warning", "Tick at least one method.")
-            return
-        mode = self.controls.mode_key()
-        if mode == "reference" and min(self.image.height, self.image.width) < 4 * 4:
-            self.message.emit("warning", "This image is too small for reference mode: switching to blind mode.")
-            self.controls.select(self.controls.mode, "blind")
-            mode = "blind"
-        self.request = cmp.CompareRequest(image=self.image, methods=names, mode=mode, kernel=self.controls.kernel_key())
-        self.results, self.failed, self.prepared = {}, {}, None
-        self.controls.reset_progress(names)
-        self.runner.start(self.request, self.registry)
+        """Run the ticked methods with the chosen mode and kernel (the latest request wins)."""
+        self.session.set_methods(self.controls.selected_methods())
+        self.session.set_mode(self.controls.mode_key())
+        self.session.set_kernel(self.controls.kernel_key())
+        request = self.session.start()
+        if request is not None:
+            self.runner.start(request, self.session.registry)
 
+    def _forward_crop(self) -> None:
+        try:
+            self.session.set_crop(self.view.crop_rect)
+        except ValueError:   # the box was dragged off the image: keep the last scores
+            pass
+
+    # -- redrawing on the session's events ----------------------------------------------------
     def _keys(self) -> list[tuple[str, str]]:
         entries = [("LR", "LR input (nearest x4)")]
-        for name in self.request.methods:
-            method = self.registry.get(name)
+        for name in self.session.request.methods:
+            method = self.session.registry.get(name)
             entries.append((name, getattr(method, "label", name)))
-        if self.prepared is not None and self.prepared.hr is not None:
+        if self.session.prepared is not None and self.session.prepared.hr is not None:
             entries.append(("HR", "HR (ground truth)"))
         return entries
 
-    def _on_prepared(self, prepared: cmp.Prepared) -> None:
-        self.prepared = prepared
+    def _on_prepared(self, prepared) -> None:
         keys = self._keys()
         self.view.set_panels(keys, aspect=prepared.lr.shape[1] / max(prepared.lr.shape[0], 1))
         self.crops.set_tiles(keys)
-        self.view.set_image("LR", prepared.lr, scale=self.request.scale)
+        self.view.set_image("LR", prepared.lr, scale=self.session.scale)
         if prepared.hr is not None:
             self.view.set_image("HR", prepared.hr)
-        if self.view.crop_rect is None or not self._crop_fits(self.view.crop_rect):
-            h, w = prepared.lr.shape[0] * self.request.scale, prepared.lr.shape[1] * self.request.scale
-            side = max(8, min(h, w) // 5)
-            self.view.set_crop(((w - side) // 2, (h - side) // 2, side, side), emit=False)
-        else:
-            self.view.set_crop(self.view.crop_rect, emit=False)
-        for note in prepared.notes:
-            self.message.emit("info", note)
+        self.view.set_crop(self.session.crop, emit=False)
         self._refresh_overlays()
-        self._update_crop()
+        self._show_crop()
         self.inspector.link_to(self.view.panels["LR"].view)
-
-    def _crop_fits(self, rect) -> bool:
-        h, w = self.prepared.lr.shape[0] * self.request.scale, self.prepared.lr.shape[1] * self.request.scale
-        x, y, cw, ch = rect
-        return x >= 0 and y >= 0 and x + cw <= w and y + ch <= h
 
     def _on_method_started(self, name: str) -> None:
         self.controls.set_progress(name, 0.0, "running…")
@@ -171,37 +154,25 @@ class CompareTab(QWidget):
         self.controls.set_progress(name, fraction)
         self.view.set_caption(name, f"running… {fraction * 100:.0f}%")
 
-    def _on_method_finished(self, result: cmp.MethodFinished) -> None:
-        self.results[result.name] = result
+    def _on_method_finished(self, result) -> None:
         self.controls.set_progress(result.name, 1.0, f"{result.seconds:.1f} s")
         self.view.set_image(result.name, result.sr)
-        self._refresh_overlays()
-        self._update_crop()
+        self._show_crop()
         self._update_inspector()
-        self._update_device(result.device)
+        if result.device and result.device != "CPU (NumPy)":   # a learned method's device: GPU or CPU threads
+            self.controls.device.setText(f"Device: {result.device}")
 
     def _on_method_failed(self, name: str, message: str) -> None:
-        self.failed[name] = message
         self.controls.set_progress(name, 0.0, "failed")
         self.view.set_caption(name, f"<span style='color:#ff7070'>failed: {message[:80]}</span>")
         self.message.emit("error", f"{name}: {message}")
 
-    def _on_run_finished(self, _event) -> None:
-        self.results_shown.emit()
-
     def _on_run_cancelled(self) -> None:
-        for name in self.request.methods if self.request else []:
-            if name not in self.results and name not in self.failed:
+        for name, state in self.session.status.items():
+            if state == "cancelled":
                 self.controls.set_progress(name, 0.0, "cancelled")
                 self.view.set_caption(name, "cancelled")
         self.message.emit("info", "Run cancelled.")
-
-    def _on_run_failed(self, message: str) -> None:
-        self.message.emit("error", message)
-
-    def _update_device(self, device: str) -> None:
-        if device and device != "CPU (NumPy)":          # a learned method's device: GPU name or CPU threads
-            self.controls.device.setText(f"Device: {device}")
 
     # -- overlays, crops, inspection ----------------------------------------------------------
     def convention(self) -> str:
@@ -209,46 +180,40 @@ class CompareTab(QWidget):
 
     def _refresh_overlays(self) -> None:
         suffix = "y" if self.convention() == "y" else "rgb"
-        for name, result in self.results.items():
+        for name, result in self.session.results.items():
             s = result.scores
             text = f"{result.seconds:.1f} s" if s is None else (
                 f"image {_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})")
-            crop = self._crop_scores.get(name) if hasattr(self, "_crop_scores") else None
+            crop = self.session.crop_scores.get(name)
             if crop:
-                text += f"<br>crop {_fmt(crop['psnr_y'], 2)} dB / {_fmt(crop['ssim_y'], 4)} (Y)"
+                text += f"<br>crop {_fmt(crop['psnr_' + suffix], 2)} dB / {_fmt(crop['ssim_' + suffix], 4)} ({suffix.upper()})"
             self.view.set_caption(name, text)
 
-    def _update_crop(self) -> None:
-        rect = self.view.crop_rect
-        self._crop_scores = {}
-        if rect is None or self.prepared is None:
-            return
-        scale = self.request.scale
-        panels = {"LR": None, **{k: r.sr for k, r in self.results.items()}}
-        if self.prepared.hr is not None:
-            panels["HR"] = self.prepared.hr
-        for key, img in panels.items():
-            if key == "LR":
-                x, y, w, h = rect
-                lr_rect = (x // scale, y // scale, max(1, -(-w // scale)), max(1, -(-h // scale)))
-                crop = inspection_images.magnified(self.prepared.lr, lr_rect, scale * MAGNIFY)
-                self.crops.show_crop("LR", crop, "input, nearest")
-                continue
-            caption = ""
-            if key != "HR" and self.prepared.hr is not None:
-                s = crop_caption_scores(img, self.prepared.hr, rect, self.prepared.is_grey)
-                self._crop_scores[key] = s
-                caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)"
-            elif key == "HR":
-                caption = "ground truth"
-            self.crops.show_crop(key, inspection_images.magnified(img, rect, MAGNIFY), caption)
+    def _on_crop_changed(self, rect) -> None:
+        if rect != self.view.crop_rect:   # set by someone else, or clipped to the image
+            self.view.set_crop(rect, emit=False)
+        self._show_crop()
+
+    def _show_crop(self) -> None:
+        """The crop strip (magnified crops with their scores) and the panels' captions."""
+        session, prepared = self.session, self.session.prepared
+        if session.crop is not None and prepared is not None:
+            self.crops.show_crop("LR", inspection_images.magnified(prepared.lr, session.crop_in_lr(), session.scale * MAGNIFY),
+                                 "input, nearest")
+            for name, result in session.results.items():
+                s = session.crop_scores.get(name)
+                caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)" if s else ""
+                self.crops.show_crop(name, inspection_images.magnified(result.sr, session.crop, MAGNIFY), caption)
+            if prepared.hr is not None:
+                self.crops.show_crop("HR", inspection_images.magnified(prepared.hr, session.crop, MAGNIFY), "ground truth")
         self._refresh_overlays()
 
     def _update_inspector(self) -> None:
-        images = {k: r.sr for k, r in self.results.items()}
-        if self.prepared is not None:
-            images["LR"] = np.repeat(np.repeat(self.prepared.lr, self.request.scale, 0), self.request.scale, 1)
-        self.inspector.set_images(images, self.prepared.hr if self.prepared else None)
+        session = self.session
+        images = {k: r.sr for k, r in session.results.items()}
+        if session.prepared is not None:
+            images["LR"] = np.repeat(np.repeat(session.prepared.lr, session.scale, 0), session.scale, 1)
+        self.inspector.set_images(images, session.prepared.hr if session.prepared else None)
 
     def _on_cursor_moved(self, x: float, y: float) -> None:
         values = self.view.values_at(x, y)

@@ -2,7 +2,8 @@
 
 Pan and zoom are linked with pyqtgraph's own view links (`setXLink` / `setYLink`); every panel
 shows its image in output pixels (the LR through a x`scale` transform, nearest neighbour), so
-the same (x, y) is the same place everywhere. `U` holds the panel under the mouse out of sync
+the same (x, y) is the same place everywhere. A rebuilt grid (a method added, a new run) keeps
+the region the user was looking at; only a fit (F, a new image) shows the whole image. `U` holds the panel under the mouse out of sync
 (and back). `F` fits, `1` shows one image pixel per screen pixel.
 """
 
@@ -88,6 +89,7 @@ class CompareView(QWidget):
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._hover: str | None = None
         self.auto_fit = True   # keep fitting on resize until the user pans or zooms
+        self.held_region = None  # (x_range, y_range) kept through re-layouts while not fitting
         self.setFocusPolicy(Qt.StrongFocus)
 
     # -- building ---------------------------------------------------------------------------
@@ -103,7 +105,10 @@ class CompareView(QWidget):
 
     def set_panels(self, entries: list[tuple[str, str]], columns: int | None = None,
                    aspect: float | None = None) -> None:
-        """Rebuild the grid: entries are (key, title) in display order; aspect = image width/height."""
+        """Rebuild the grid: entries are (key, title) in display order; aspect = image width/height.
+        The region shown stays (unless the view is fitting the image)."""
+        if not self.auto_fit and self.panels:
+            self.held_region = tuple(tuple(r) for r in self.panels[self._order[0]].view.viewRange())
         self.layout_.clear()
         self.panels.clear()
         self._order = [k for k, _ in entries]
@@ -122,6 +127,8 @@ class CompareView(QWidget):
             panel.roi.sigRegionChanged.connect(lambda roi, k=key: self._on_roi_moved(k))
             panel.view.sigRangeChangedManually.connect(self._on_user_zoomed)
             panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self._auto_refit))
+            if master is panel.view:
+                panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self._hold_region))
             self.panels[key] = panel
             panel.set_caption("")
         # Equal cells, so linked views (same range per pixel) show the same part of the image.
@@ -132,6 +139,16 @@ class CompareView(QWidget):
             grid.setRowStretchFactor(row, 1)
         if self.crop_rect is not None:
             self.set_crop(self.crop_rect, emit=False)
+        self._hold_region()
+        QTimer.singleShot(0, self._hold_region)   # again once the layout has given the views their size
+
+    def _hold_region(self) -> None:
+        """Show the held region again (new views start elsewhere; resized ones keep their old scale)."""
+        if self.auto_fit or self.held_region is None or not self.panels:
+            return
+        (x0, x1), (y0, y1) = self.held_region
+        view = self.panels[self._order[0]].view
+        view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def set_image(self, key: str, array: np.ndarray | None, scale: int = 1) -> None:
         panel = self.panels[key]
@@ -142,6 +159,7 @@ class CompareView(QWidget):
 
     def _on_user_zoomed(self, *_args) -> None:
         self.auto_fit = False
+        self.held_region = None     # the user's own range from now on
 
     def _auto_refit(self) -> None:
         if self.auto_fit:
@@ -164,6 +182,7 @@ class CompareView(QWidget):
     def fit(self) -> None:
         """Show the whole image in every panel (the F key); panels stay linked."""
         self.auto_fit = True
+        self.held_region = None
         w, h = self._extent()
         # The first panel and any held out of sync; linked panels follow the first by their link.
         for i, panel in enumerate(self.panels.values()):

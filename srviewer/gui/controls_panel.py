@@ -1,14 +1,17 @@
 """The comparison controls: mode, methods, kernel, metric convention, device, run and cancel.
 
 A progress bar per method shows where the worker is. The panel only reports what the user
-chose (`run_requested`, `cancel_requested`, `add_model_requested`); the main window acts.
+chose (`run_requested`, `cancel_requested`, `add_model_requested`, `add_result_requested`, files
+dropped onto the method list: `files_dropped`); the main window acts.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QVBoxLayout, QWidget)
+
+from srviewer.gui.drop_box import FileDropBox
 
 CONVENTIONS = {"y": "Y channel, border = scale (papers)", "rgb": "RGB, border = scale"}
 
@@ -17,6 +20,8 @@ class ControlsPanel(QWidget):
     run_requested = Signal()
     cancel_requested = Signal()
     add_model_requested = Signal()
+    add_result_requested = Signal()
+    files_dropped = Signal(list)      # paths dropped onto the method list
     convention_changed = Signal(str)
 
     def __init__(self, parent=None):
@@ -37,13 +42,21 @@ class ControlsPanel(QWidget):
         form.addRow("Metrics", self.convention)
         self.device = QLabel("Device: not loaded yet (TensorFlow starts with the first learned method)")
         self.device.setWordWrap(True)
-        self.methods_box = QGroupBox("Methods")
+        self.methods_box = FileDropBox("Methods")
+        self.methods_box.setToolTip("Drop a model file or a result image here to add it as a method")
+        self.methods_box.files_dropped.connect(self.files_dropped)
         self.methods_layout = QVBoxLayout(self.methods_box)
         self.checks: dict[str, QCheckBox] = {}
         self.bars: dict[str, QProgressBar] = {}
         self.notes: dict[str, QLabel] = {}           # why a method is unavailable (greyed)
         self.add_model = QPushButton("Add model file…")
         self.add_model.clicked.connect(self.add_model_requested)
+        self.add_result = QPushButton("Add result image…")
+        self.add_result.setToolTip("An image made elsewhere (your own model's output) as a method")
+        self.add_result.clicked.connect(self.add_result_requested)
+        adding = QHBoxLayout()
+        adding.addWidget(self.add_model)
+        adding.addWidget(self.add_result)
         self.run = QPushButton("Run")
         self.run.setDefault(True)
         self.cancel = QPushButton("Cancel")
@@ -56,7 +69,7 @@ class ControlsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.methods_box)
-        layout.addWidget(self.add_model)
+        layout.addLayout(adding)
         layout.addLayout(buttons)
         layout.addWidget(self.device)
         layout.addStretch(1)

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Paste image", self.paste, QKeySequence.Paste)
         self._action(file_menu, "Open the &sample image", lambda: self.open_loaded(sample_image()))
         self._action(file_menu, "Add &model file…", self.add_model_dialog)
+        self._action(file_menu, "Add result &image…", self.add_result_dialog)
         self._action(file_menu, "&Export results…", self.export_dialog, "Ctrl+E")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
@@ -84,6 +85,8 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "&Run", self.compare.run, "Ctrl+R")
         self._action(view_menu, "&Cancel run", self.compare.runner.cancel, "Esc")
         self.compare.controls.add_model_requested.connect(self.add_model_dialog)
+        self.compare.controls.add_result_requested.connect(self.add_result_dialog)
+        self.compare.controls.files_dropped.connect(self.add_dropped_methods)
         self._refresh_recent()
 
     def _refresh_recent(self) -> None:
@@ -177,8 +180,48 @@ class MainWindow(QMainWindow):
         self.show_message("info", f"Added method {method.name} from {Path(path).name}")
         self.model_added.emit(method)
 
+    def add_result_dialog(self) -> None:
+        folder = self.settings.get("last_result_folder", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Add a result image made elsewhere", folder, IMAGE_FILTER)
+        if path:
+            self.settings.set("last_result_folder", str(Path(path).parent))
+            self.add_result_path(path)
+
+    def add_result_path(self, path, name: str | None = None):
+        """A result image made elsewhere as a ticked method (core.result_images); the method, or None
+        and an error message. A size that does not fit the open image is a warning (the next image
+        may fit); the run then names both sizes."""
+        from srviewer.core.result_images import add_result
+
+        try:
+            method = add_result(self.registry, path, name)
+        except SrviewerError as exc:
+            self.show_message("error", str(exc))
+            return None
+        self.compare.refresh_methods(self.compare.controls.selected_methods() + [method.name])
+        self.tabs.setCurrentWidget(self.compare)
+        image = self.compare.session.image
+        try:
+            if image is not None:
+                method.fitted(image.rgb.shape[:2], self.compare.controls.mode_key())
+        except SrviewerError as exc:
+            self.show_message("warning", f"Added result image {method.name}, but {exc}")
+        else:
+            self.show_message("info", f"Added result image {method.name} from {Path(path).name}: Run to compare it")
+        return method
+
+    def add_dropped_methods(self, paths: list[str]) -> None:
+        """Files dropped onto the method list: images become result images, anything else a model."""
+        from srviewer.core.result_images import is_image_path
+
+        for path in paths:
+            if is_image_path(path):
+                self.add_result_path(path)
+            else:
+                self.add_model_path(path)
+
     def export_dialog(self) -> None:
-        if not self.compare.results:
+        if not self.compare.session.results:
             self.show_message("warning", "Nothing to export yet: run a comparison first.")
             return
         folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.settings.get("last_export", str(Path.home())))
@@ -187,16 +230,12 @@ class MainWindow(QMainWindow):
             self.export_to(folder)
 
     def export_to(self, folder) -> bool:
-        from srviewer.core.export import export_results
-
-        tab = self.compare
         try:
-            export_results(folder, tab.prepared.lr, tab.prepared.hr, tab.results, tab.view.crop_rect,
-                           tab.request, tab.prepared, self.registry)
-        except (SrviewerError, OSError) as exc:
+            self.compare.session.export(folder)
+        except (SrviewerError, OSError, ValueError) as exc:
             self.show_message("error", f"Export failed: {exc}")
             return False
-        self.show_message("info", f"Exported {len(tab.results)} results, metrics.csv and manifest.json to {folder}")
+        self.show_message("info", f"Exported {len(self.compare.session.results)} results, metrics.csv and manifest.json to {folder}")
         return True
 
     # -- messages ---------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """The settings form of the training tab: experiment, data, main settings, run folder, presets.
 
 `TrainingForm.values() -> dict` / `set_values(dict)` hold the form as plain JSON-able values (what
-a preset file stores); `command_args(values, out) -> list[str]` turns them into the flags of
+a preset file stores); `show_preset(name)` names the preset or recipe the form holds (marked
+"edited" once a value changes); the data field offers DATA_CHOICES, each explained under it
+(`describe_data`), and defaults to `sample`, which trains on any machine;
+`command_args(values, out) -> list[str]` turns them into the flags of
 `srviewer train KIND ...`; `check_data(spec, kind)` checks a data folder before launch (raises
 DataError with one clear line). Presets are JSON files, by default in `presets_dir(settings)`.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shlex
@@ -15,30 +19,69 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
-                               
-                               QLineEdit, QPushButton, QSpinBox, QWidget)
+                               QLabel, QLineEdit, QPushButton, QSpinBox, QWidget)
 
 from srviewer.core.atomic import atomic_write_json
 from srviewer.errors import DataError
 
 KINDS = {"srresnet": "SRResNet", "srgan": "SRGAN", "srcnn": "SRCNN", "augment": "Augmentation experiment"}
-DEFAULT_DATA = {"srresnet": "tfds:div2k/bicubic_x4", "srgan": "tfds:div2k/bicubic_x4",
-                "srcnn": "tfds:div2k/bicubic_x4", "augment": "tfds:stanford_dogs"}
+DEFAULT_DATA = {"srresnet": "sample", "srgan": "sample", "srcnn": "sample", "augment": "tfds:stanford_dogs"}
+# (label, value) offered beside the data field, per kind ("sr": srresnet, srgan, srcnn); None: choose a folder
+DATA_CHOICES = {
+    "sr": (("Sample photos (offline demo)", "sample"), ("DIV2K (TensorFlow Datasets, network)", "tfds:div2k/bicubic_x4"),
+           ("A folder of images…", None)),
+    "augment": (("Stanford Dogs (TensorFlow Datasets, network)", "tfds:stanford_dogs"),
+                ("A folder of class sub-folders…", None)),
+}
 VARIANTS = ("none", "flip_brightness", "cutmix", "mixup")
 CONTENT_LOSSES = ("vgg54", "l1", "mse")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 PRESET_FORMAT = 1
 
 
+def describe_data(spec: str, kind: str) -> str:
+    """What a data choice means, in a line or two for the form."""
+    spec = spec.strip()
+    if spec == "sample":
+        return ("scikit-image's 6 bundled photos: trains on any machine, offline, at once. A demo: "
+                "too little data for a good model." if kind != "augment" else
+                "the sample photos are for super-resolution runs: choose class sub-folders or tfds:NAME")
+    if spec.startswith("tfds:div2k"):
+        return ("DIV2K's 800 training photos (the papers' data) from TensorFlow Datasets: needs "
+                "`pip install srviewer[datasets]` and a network to download them once (about 4 GB).")
+    if spec.startswith("tfds:"):
+        return (f"the TensorFlow Datasets set {spec[5:] or '?'}: needs `pip install srviewer[datasets]` "
+                "and a network to download it once.")
+    if not spec:
+        return "choose the training data."
+    if kind == "augment":
+        return "your folder with one sub-folder of images per class."
+    many = "," in spec
+    return ("your folders of HR photos (searched recursively); LR images are made from them with the "
+            "MATLAB bicubic kernel." if many else "your folder of HR photos (searched recursively); LR "
+            "images are made from them with the MATLAB bicubic kernel.")
+
+
 def check_data(spec: str, kind: str) -> None:
-    """A data spec the engine can start on: `tfds:NAME`, or a readable folder with images
-    (searched recursively) or, for augment, class sub-folders. Raises DataError (one line)."""
+    """A data spec the engine can start on: `sample` (super-resolution), `tfds:NAME`, or readable
+    folders (comma-separated) with images (searched recursively) or, for augment, class sub-folders.
+    Raises DataError (one line)."""
     spec = spec.strip()
     if not spec:
-        raise DataError("choose the training data: a folder of images or tfds:NAME")
+        raise DataError("choose the training data: sample, a folder of images or tfds:NAME")
+    if spec == "sample":
+        if kind == "augment":
+            raise DataError("the sample photos are for super-resolution runs: the augmentation experiment "
+                            "needs a folder of class sub-folders or tfds:NAME")
+        return
     if spec.startswith("tfds:"):
         if len(spec) == len("tfds:"):
             raise DataError("tfds: needs a data set name, e.g. tfds:div2k/bicubic_x4")
+        return
+    if "," in spec and kind != "augment":
+        for part in spec.split(","):
+            if part.strip():
+                check_data(part, kind)
         return
     folder = Path(spec).expanduser()
     if not folder.is_dir():
@@ -109,10 +152,23 @@ class TrainingForm(QWidget):
         self.kind = QComboBox()
         for key, label in KINDS.items():
             self.kind.addItem(label, key)
+        self.preset_label = QLabel()
+        self.preset_label.setWordWrap(True)
+        self._preset: tuple[str, dict] | None = None
         self.data = QLineEdit(DEFAULT_DATA["srresnet"])
-        self.data.setPlaceholderText("a folder of images, or tfds:NAME")
-        self.data.setToolTip("a folder of HR images (searched recursively), for augmentation a folder of "
-                             "class sub-folders, or tfds:NAME (needs the data set downloaded)")
+        self.data.setPlaceholderText("sample, a folder of images, or tfds:NAME")
+        self.data.setToolTip("sample (scikit-image's photos, offline), folders of HR images (comma-separated, "
+                             "searched recursively), for augmentation a folder of class sub-folders, or "
+                             "tfds:NAME (needs the data set downloaded)")
+        self.data_choice = QComboBox()
+        self.data_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.data_choice.setMinimumContentsLength(14)     # long labels never widen the form
+        self.data_choice.setToolTip("ready-made data choices; the field beside takes any folder or tfds:NAME")
+        self.data_choice.activated.connect(self._on_data_chosen)
+        self.data_help = QLabel()
+        self.data_help.setWordWrap(True)
+        self.data_help.setStyleSheet("color: #555;")
+        self.data.textChanged.connect(self._explain_data)
         self.val = QLineEdit()
         self.val.setPlaceholderText("optional validation folder")
         self.steps = self._spin(1, 10_000_000, 2000)
@@ -141,8 +197,11 @@ class TrainingForm(QWidget):
         self.out = QLineEdit()
         self.out.setPlaceholderText("empty: a new folder under the runs folder")
 
+        form.addRow("Preset", self.preset_label)
         form.addRow("Experiment", self.kind)
-        form.addRow("Data", self._with_button(self.data, "Folder…", self._browse_data))
+        form.addRow("Data", self.data_choice)
+        form.addRow("", self._with_button(self.data, "Folder…", self._browse_data))
+        form.addRow("", self.data_help)
         self._rows = {
             "val": self._row(form, "Validation", self._with_button(self.val, "Folder…", self._browse_val)),
             "steps": self._row(form, "Steps (total)", self.steps),
@@ -161,6 +220,11 @@ class TrainingForm(QWidget):
         self._form = form
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self._on_kind_changed()
+        self.show_preset(None)
+        for kind, signal in ((QLineEdit, "textChanged"), (QSpinBox, "valueChanged"), (QDoubleSpinBox, "valueChanged"),
+                             (QComboBox, "currentIndexChanged"), (QCheckBox, "toggled")):
+            for widget in self.findChildren(kind):
+                getattr(widget, signal).connect(self._mark_preset_edited)
 
     # -- building -----------------------------------------------------------------------------
     @staticmethod
@@ -202,6 +266,53 @@ class TrainingForm(QWidget):
     def _browse_out(self):
         self._browse_into(self.out, "Run folder")
 
+    def _on_data_chosen(self, index: int) -> None:
+        value = self.data_choice.itemData(index)
+        if value is None:
+            self._browse_data()
+        else:
+            self.data.setText(value)
+
+    def _explain_data(self, *_) -> None:
+        """The line under the data field, and the choice beside it, follow what the field holds."""
+        text = self.data.text().strip()
+        self.data_help.setText(describe_data(text, self.current_kind()))
+        values = [self.data_choice.itemData(i) for i in range(self.data_choice.count())]
+        self.data_choice.blockSignals(True)
+        self.data_choice.setCurrentIndex(values.index(text) if text in values else values.index(None))
+        self.data_choice.blockSignals(False)
+
+    def _fill_data_choices(self, kind: str) -> None:
+        self.data_choice.blockSignals(True)
+        self.data_choice.clear()
+        for label, value in DATA_CHOICES["augment" if kind == "augment" else "sr"]:
+            self.data_choice.addItem(label, value)
+        self.data_choice.blockSignals(False)
+
+    # -- the preset shown ---------------------------------------------------------------------
+    def show_preset(self, name: str | None, detail: str = "") -> None:
+        """Name the preset or recipe the form now holds (None: the form's own defaults or edits);
+        `detail`: a line under the name (where it comes from)."""
+        self._preset = None if name is None else (name, self.values())
+        self._preset_detail = detail
+        self._mark_preset_edited()
+
+    def preset_name(self) -> str | None:
+        """The preset the form holds unchanged, or None."""
+        if self._preset is None or self._preset[1] != self.values():
+            return None
+        return self._preset[0]
+
+    def _mark_preset_edited(self, *_) -> None:
+        detail = f"<br><span style='color:#555'>{html.escape(self._preset_detail)}</span>" \
+            if getattr(self, "_preset_detail", "") else ""
+        if self._preset is None:
+            self.preset_label.setText("none: the form's own settings")
+        elif self.preset_name() is None:
+            self.preset_label.setText(f"{html.escape(self._preset[0])}, edited{detail}")
+        else:
+            self.preset_label.setText(f"<b>{html.escape(self._preset[0])}</b>{detail}")
+
     def _on_kind_changed(self, *_):
         kind = self.current_kind()
         sr, augment = kind != "augment", kind == "augment"
@@ -209,8 +320,10 @@ class TrainingForm(QWidget):
                  "content_loss": kind == "srgan", "init": kind == "srgan", "model": augment, "variants": augment}
         for key, visible in shown.items():
             self._form.setRowVisible(self._rows[key], visible)
-        if self.data.text().strip() in DEFAULT_DATA.values():
+        if self.data.text().strip() in DEFAULT_DATA.values() or (kind == "augment" and self.data.text() == "sample"):
             self.data.setText(DEFAULT_DATA[kind])
+        self._fill_data_choices(kind)
+        self._explain_data()
         self.kind_changed.emit(kind)
 
     # -- values -------------------------------------------------------------------------------

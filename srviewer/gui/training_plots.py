@@ -1,10 +1,10 @@
-"""Live curves of a run: every loss and validation metric, one PlotDataItem per series.
+"""Live curves of a run: a view of a `train.run_state.RunState`'s curves, one PlotDataItem each.
 
-Each series is created once (on its first point) and fed with `setData`; points arrive through
-`add_events(events)` (the run's events.jsonl records) and are drawn by a timer at most every
-250 ms. SR runs: "Losses" (train events, x = step), "Validation PSNR (dB)" and "Validation SSIM"
-(val events). The augmentation experiment: "Accuracy" and "Loss" per epoch, one colour per
-variant, training dashed and validation solid, like the notebook's accuracy plot.
+`TrainingPlots(state)` observes the state: each curve is created once (on its first point) and
+fed with `setData` from the state's points, at most every 250 ms (a timer). SR runs: "Losses"
+(x = step), "Validation PSNR (dB)" and "Validation SSIM". The augmentation experiment: "Accuracy"
+and "Loss" per epoch, one colour per variant, training dashed and validation solid, like the
+notebook's accuracy plot. Which events make which curve is the state's business.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-_NOT_SERIES = {"event", "time", "step", "steps_per_s", "lr", "eta_s", "total", "total_steps", "epoch",
-               "seconds", "batch", "batches", "images", "classes", "pid"}
+from srviewer.train.run_state import RunState
+
 _VARIANT_ORDER = ("none", "flip_brightness", "cutmix", "mixup")
 
 
@@ -28,10 +28,10 @@ def _colour(index: int):
 
 
 class TrainingPlots(QWidget):
-    def __init__(self, parent=None):
+    def __init__(self, state: RunState, parent=None):
         super().__init__(parent)
+        self.state = state
         self._plots: dict[str, pg.PlotWidget] = {}
-        self._data: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
         self._curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self._colours: dict[str, int] = {}
         self._dirty: set[tuple[str, str]] = set()
@@ -41,7 +41,9 @@ class TrainingPlots(QWidget):
         self._timer.timeout.connect(self.flush)
         self._timer.start()
         self._mode = None
-        self._set_mode("sr")
+        self._set_mode(state.layout)
+        state.events.reset.connect(self._on_reset)
+        state.events.curves_changed.connect(self._on_curves_changed)
 
     # -- layout -------------------------------------------------------------------------------
     def _set_mode(self, mode: str) -> None:
@@ -88,61 +90,24 @@ class TrainingPlots(QWidget):
             if plot_key in self._plots:
                 self._plots[plot_key].removeItem(curve)
                 self._plots[plot_key].getPlotItem().legend.removeItem(curve)
-        self._data.clear()
         self._curves.clear()
         self._colours.clear()
         self._dirty.clear()
 
-    def reset_for(self, kind: str | None) -> None:
-        """Empty plots laid out for a run of this kind ("augment" or an SR kind)."""
-        self._set_mode("augment" if kind == "augment" else "sr")
+    def _on_reset(self) -> None:
+        self._set_mode(self.state.layout)
         self.clear()
 
-    def add_events(self, events: list[dict]) -> None:
-        for record in events:
-            name = record.get("event")
-            if name == "started":
-                self._set_mode("augment" if record.get("kind") == "augment" else "sr")
-            elif name == "train" and self._mode == "sr":
-                self._add_numbers("loss", record, record.get("step"))
-            elif name == "val" and self._mode == "sr":
-                for key, value in self._numbers(record):
-                    self._append("psnr" if "psnr" in key else "ssim" if "ssim" in key else "loss",
-                                 f"val {key}" if "psnr" not in key and "ssim" not in key else key,
-                                 record.get("step"), value)
-            elif name == "epoch":
-                self._set_mode("augment")
-                variant = str(record.get("variant", "run"))
-                for key, value in self._numbers(record):
-                    plot_key = "accuracy" if "acc" in key else "loss"
-                    self._append(plot_key, f"{variant} {key}", record.get("epoch"), value, variant)
-
-    @staticmethod
-    def _numbers(record: dict):
-        flat = dict(record)
-        if isinstance(record.get("losses"), dict):  # the issue-4 form {"losses": {...}}
-            flat.update(record["losses"])
-        for key, value in flat.items():
-            if key not in _NOT_SERIES and isinstance(value, (int, float)) and not isinstance(value, bool):
-                yield key, float(value)
-
-    def _add_numbers(self, plot_key: str, record: dict, x) -> None:
-        for key, value in self._numbers(record):
-            self._append(plot_key, key, x, value)
-
-    def _append(self, plot_key: str, series: str, x, y: float, colour_key: str | None = None) -> None:
-        if not isinstance(x, (int, float)):
-            return
-        key = (plot_key, series)
-        if key not in self._curves:
-            self._create_curve(key, colour_key or series)
-        xs, ys = self._data[key]
-        if xs and x <= xs[-1]:  # a resumed run repeats steps after its last checkpoint
-            while xs and xs[-1] >= x:
-                xs.pop(), ys.pop()
-        xs.append(float(x))
-        ys.append(y)
-        self._dirty.add(key)
+    def _on_curves_changed(self, keys) -> None:
+        if self.state.layout != self._mode:   # e.g. the first event says "augment": every curve anew
+            self._set_mode(self.state.layout)
+            keys = set(self.state.curves)
+        for key in keys:
+            if key[0] not in self._plots:   # a curve of the other layout (events before the kind was known)
+                continue
+            if key not in self._curves:
+                self._create_curve(key, self.state.curves[key].group)
+            self._dirty.add(key)
 
     def _create_curve(self, key: tuple[str, str], colour_key: str) -> None:
         plot_key, series = key
@@ -152,20 +117,21 @@ class TrainingPlots(QWidget):
         pen = pg.mkPen(_colour(self._colours[colour_key]), width=2)
         label = series
         if self._mode == "augment":  # one legend entry per variant: the title says dashed = train
-            label = colour_key if "val_" in series else None
-            if "val_" not in series:
+            validation = self.state.curves[key].validation
+            label = colour_key if validation else None
+            if not validation:
                 pen.setStyle(Qt.PenStyle.DashLine)
         symbol = "o" if self._mode == "augment" or plot_key in ("psnr", "ssim") else None
         curve = self._plots[plot_key].plot([], [], name=label, pen=pen, symbol=symbol, symbolSize=5,
                                            symbolBrush=_colour(self._colours[colour_key]), symbolPen=None)
         self._curves[key] = curve
-        self._data[key] = ([], [])
 
     def flush(self) -> None:
         """Push the new points to their curves (the timer calls this)."""
         for key in self._dirty:
-            xs, ys = self._data[key]
-            self._curves[key].setData(xs, ys)
+            curve = self.state.curves.get(key)
+            if curve is not None:
+                self._curves[key].setData(curve.xs, curve.ys)
         self._dirty.clear()
 
     # -- for the tab and tests ----------------------------------------------------------------

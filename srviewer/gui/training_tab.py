@@ -3,8 +3,9 @@
 `TrainingTab(parent=None, settings=None, on_compare_checkpoint=None)`; the main window hosts it
 and calls `confirm_close()` from its closeEvent. The tab computes nothing: the child process is
 the engine the CLI runs (`sys.executable -m srviewer train KIND ... --out RUN`, see
-training_process), progress comes from RUN/events.jsonl (tailed every 400 ms, torn last line left
-for the next poll) and the log from RUN/console.txt (the child's stdout+stderr).
+training_process); the run's progress, curves, status and latest sample are `self.state`, a
+Qt-free train.run_state.RunState that polls RUN/events.jsonl every 400 ms and that the tab and its
+plots observe; the log comes from RUN/console.txt (the child's stdout+stderr).
 `on_compare_checkpoint(path)` receives RUN/best.weights.h5 (or latest.weights.h5, or a kept
 RUN/generators/step_N.weights.h5), each with its JSON sidecar, to add as a method in the
 comparison window.
@@ -29,11 +30,13 @@ from srviewer.gui.training_form import TrainingForm
 from srviewer.gui.training_plots import TrainingPlots
 from srviewer.gui.training_process import CONSOLE_FILE, STOP_FILE, TrainingProcess
 from srviewer.gui.training_runs import RunsPanel
-from srviewer.train.event_tail import EventTail, LineTail
+from srviewer.train import log_noise, recipes
+from srviewer.train.event_tail import LineTail
 from srviewer.train.run_index import DEFAULT_RUNS_ROOT, kept_generators
+from srviewer.train.run_state import RunState
+from srviewer.train.sr_data import is_named_source
 
 POLL_MS = 400
-ERROR_LINES = 12
 
 
 def _settings_object():
@@ -49,14 +52,6 @@ def _is_event_line(line: str) -> bool:
         return "event" in json.loads(line)
     except ValueError:
         return False
-
-
-def _eta_text(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "–"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
 
 
 class ImageLabel(QLabel):
@@ -98,23 +93,34 @@ class TrainingTab(QWidget):
         self.engine: list[str] | None = None  # None: `python -m srviewer`; tests may put a stand-in
         self.process = TrainingProcess(self)
         self.process.exited.connect(self._on_exited)
-        self.run_dir: Path | None = None
-        self._tail: EventTail | None = None
+        self.state = RunState()
         self._console: LineTail | None = None
         self._console_lines: list[str] = []
-        self._error_message = ""
-        self._reset_run_state()
         self._build()
+        events = self.state.events
+        events.reset.connect(self._on_state_reset)
+        events.started.connect(self._on_started)
+        events.progressed.connect(self._on_progressed)
+        events.validated.connect(self._on_validated)
+        events.checkpointed.connect(lambda _step: self.runs_panel.refresh())
+        events.sample_changed.connect(self._on_sample_changed)
+        events.finished.connect(self._on_finished)
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self.poll)
         self._timer.start()
+        self._refresh_presets()
         last = self._settings.value("training/form")
+        restored = False
         if isinstance(last, str):
             try:
                 self.form.set_values(json.loads(last))
+                restored = True
             except ValueError:
                 pass
-        self._refresh_presets()
+        if not restored:       # first use: the recipe of the shipped SRResNet, on the offline sample data
+            first = next((r for r in self.recipes if r.name == "srresnet"), self.recipes[0] if self.recipes else None)
+            if first is not None:
+                self.load_recipe(first, keep_data=True)
         self._update_buttons()
 
     # -- layout -------------------------------------------------------------------------------
@@ -131,6 +137,8 @@ class TrainingTab(QWidget):
         self.preview_button.clicked.connect(self.show_preview)
         self.presets = QComboBox()
         self.presets.setPlaceholderText("Presets")
+        self.presets.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.presets.setMinimumContentsLength(10)
         self.presets.activated.connect(self._on_preset_chosen)
         save_preset, load_preset = QPushButton("Save preset…"), QPushButton("Load preset…")
         save_preset.clicked.connect(self._save_preset_dialog)
@@ -178,7 +186,7 @@ class TrainingTab(QWidget):
         self.compare_step = QComboBox()   # the generators an SRGAN run kept at each validation
         self.compare_step.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.compare_step.activated.connect(self._on_step_chosen)
-        self.plots = TrainingPlots()
+        self.plots = TrainingPlots(self.state)
         self.sample = ImageLabel("No sample yet")
         self.sample_caption = QLabel("")
         self.log_view = QPlainTextEdit(readOnly=True)
@@ -226,23 +234,15 @@ class TrainingTab(QWidget):
         split.setSizes([400, 900])
         QVBoxLayout(self).addWidget(split)
 
-    # -- state --------------------------------------------------------------------------------
-    def _reset_run_state(self) -> None:
-        self.kind: str | None = None
-        self.total_steps: int | None = None
-        self.step = 0
-        self.finished_reason: str | None = None
-        self._console_lines = []
-        self._error_message = ""
-
+    # -- buttons ------------------------------------------------------------------------------
     def is_running(self) -> bool:
         """A run started from this tab is still going."""
         return self.process.is_running()
 
     def _update_buttons(self) -> None:
         running = self.is_running()
-        attached_live = self.run_dir is not None and self.finished_reason is None and self._tail is not None \
-            and self.kind is not None
+        state = self.state
+        attached_live = state.attached and state.finished_reason is None and state.kind is not None
         self.start_button.setEnabled(not running)
         self.resume_button.setEnabled(not running)
         self.stop_button.setEnabled(running or attached_live)
@@ -254,7 +254,7 @@ class TrainingTab(QWidget):
         self._refresh_kept_steps()
 
     def _refresh_kept_steps(self) -> None:
-        kept = kept_generators(self.run_dir) if self.run_dir is not None else {}
+        kept = kept_generators(self.state.run_dir) if self.state.run_dir is not None else {}
         shown = [self.compare_step.itemData(i) for i in range(1, self.compare_step.count())]
         if self.compare_step.count() and list(kept) == shown:
             return
@@ -297,9 +297,8 @@ class TrainingTab(QWidget):
         if (run_dir / "events.jsonl").exists():
             self._show_message(f"{run_dir} already holds a run: use Resume, or choose another run folder.")
             return False
-        data = values["data"]
-        if not data.startswith("tfds:"):
-            values["data"] = str(Path(data).expanduser().resolve())
+        values["data"] = ",".join(d.strip() if is_named_source(d.strip()) else str(Path(d.strip()).expanduser().resolve())
+                                  for d in values["data"].split(",") if d.strip())
         args = tf_form.command_args(values, run_dir)
         self._settings.setValue("training/form", json.dumps(self.form.values()))
         self._launch(args, run_dir, values["kind"])
@@ -311,17 +310,18 @@ class TrainingTab(QWidget):
             self._show_message("A run is already going: stop it first.")
             return False
         if run_dir is None:
-            start = str(self.run_dir or self.runs_panel.selected_run() or self.runs_panel.root)
+            start = str(self.state.run_dir or self.runs_panel.selected_run() or self.runs_panel.root)
             chosen = QFileDialog.getExistingDirectory(self, "Run folder to resume", start)
             if not chosen:
                 return False
             run_dir = chosen
         run_dir = Path(run_dir).resolve()
         self.open_run(run_dir)
-        if self.run_dir != run_dir or self.kind is None:
+        if self.state.run_dir != run_dir or self.state.kind is None:
             self._show_message(f"{run_dir} is not a run folder (no events.jsonl or config.json).")
             return False
-        self._launch(tf_form.resume_args(self.kind, run_dir, self.form.values()), run_dir, self.kind, reload=False)
+        kind = self.state.kind
+        self._launch(tf_form.resume_args(kind, run_dir, self.form.values()), run_dir, kind, reload=False)
         return True
 
     def _launch(self, args: list[str], run_dir: Path, kind: str, reload: bool = True) -> None:
@@ -329,7 +329,6 @@ class TrainingTab(QWidget):
             self._attach(run_dir, kind)
         self.error_view.hide()
         self._show_message("")
-        self.finished_reason = None
         self.log_view.appendPlainText(f"$ srviewer {' '.join(args)}")
         self.process.start(args, run_dir, engine=self.engine)
         self.run_label.setText(f"Running: {run_dir}")
@@ -339,11 +338,11 @@ class TrainingTab(QWidget):
         """Graceful stop: the engine finishes the step, writes a checkpoint and exits 0."""
         if self.is_running():
             self.process.request_stop()
-        elif self.run_dir is not None:  # a run left going earlier, reopened here
+        elif self.state.run_dir is not None:  # a run left going earlier, reopened here
             from srviewer.core.atomic import atomic_write_text
 
-            atomic_write_text(self.run_dir / STOP_FILE, "stop requested by the training tab\n")
-        self.run_label.setText(f"Stopping (finishing the step, then a checkpoint): {self.run_dir}")
+            atomic_write_text(self.state.run_dir / STOP_FILE, "stop requested by the training tab\n")
+        self.run_label.setText(f"Stopping (finishing the step, then a checkpoint): {self.state.run_dir}")
 
     def open_run(self, run_dir: str | os.PathLike) -> None:
         """Show a run folder: its curves, latest sample and log; keep following it if it grows."""
@@ -351,26 +350,21 @@ class TrainingTab(QWidget):
         if self.is_running() and self.process.run_dir != run_dir:
             self._show_message("A run is going: stop it (or wait) before opening another one.")
             return
-        kind = None
-        try:
-            kind = json.loads((run_dir / "config.json").read_text(encoding="utf-8")).get("kind")
-        except (OSError, ValueError, AttributeError):
-            pass
-        self._attach(run_dir, kind)
+        self._attach(run_dir, None)   # the kind comes from its config.json
         self.poll()
         self.plots.flush()  # show the whole history now, not at the next plot tick
         self.run_label.setText(f"{'Running' if self.is_running() else 'Run'}: {run_dir}")
 
     def _attach(self, run_dir: Path, kind: str | None) -> None:
-        self.run_dir = Path(run_dir)
-        self._reset_run_state()
-        self.kind = kind
-        self._tail = EventTail(self.run_dir)
-        self._console = LineTail(self.run_dir / CONSOLE_FILE)
-        self.plots.reset_for(kind)
+        self._console = LineTail(Path(run_dir) / CONSOLE_FILE)
+        self._console_lines = []
+        self.state.attach(run_dir, kind)
+
+    def _on_state_reset(self) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.stats.setText("")
+        self.stats.setToolTip("")
         self.sample.set_picture(None, "No sample yet")
         self.sample_caption.setText("")
         self.log_view.clear()
@@ -385,11 +379,12 @@ class TrainingTab(QWidget):
         return path
 
     def _checkpoint(self, which: str | int) -> Path | None:
-        if self.run_dir is None:
+        run_dir = self.state.run_dir
+        if run_dir is None:
             return None
         if isinstance(which, int):
-            return kept_generators(self.run_dir).get(which)
-        path = self.run_dir / f"{which}.weights.h5"
+            return kept_generators(run_dir).get(which)
+        path = run_dir / f"{which}.weights.h5"
         return path if path.is_file() and path.with_name(f"{which}.json").is_file() else None
 
     def show_preview(self):
@@ -407,83 +402,65 @@ class TrainingTab(QWidget):
         self._preview = dialog
         return dialog
 
-    # -- following a run ----------------------------------------------------------------------
+    # -- following a run: the state reads, the tab redraws ---------------------------------------
     def poll(self) -> None:
         """Read what the run wrote since the last poll (the timer calls this)."""
-        if self._tail is None:
+        if not self.state.attached:
             return
-        events = self._tail.read_new()
-        if events:
-            self.plots.add_events(events)
-            for record in events:
-                self._on_event(record)
+        records = self.state.poll()
         if self._console is not None:
-            for line in self._console.read_lines():
-                if not _is_event_line(line):
-                    self._console_lines = (self._console_lines + [line])[-200:]
-                    self.log_view.appendPlainText(line)
-        if events:
+            lines = [line for line in self._console.read_lines() if not _is_event_line(line)]
+            self._console_lines = (self._console_lines + lines)[-200:]
+            for line in log_noise.own_lines(lines):    # TensorFlow's own noise stays in console.txt
+                self.log_view.appendPlainText(line)
+        if records:
             self._update_buttons()
 
-    def _on_event(self, record: dict) -> None:
-        name = record.get("event")
-        step = record.get("step")
-        if name == "started":
-            self.kind = record.get("kind", self.kind)
-            self.finished_reason = None
-            if self.is_running() and self.process.run_dir == self.run_dir:
-                self.process.engine_ready = True
-                self.runs_panel.refresh()  # the new run folder now holds its config and events
-        if isinstance(step, (int, float)):
-            self.step = int(step)
-        if isinstance(record.get("total_steps"), int) and name != "finished":
-            self.total_steps = record["total_steps"]
-        if self.total_steps:
-            self.progress.setRange(0, int(self.total_steps))
-            self.progress.setValue(min(self.step, int(self.total_steps)))
-        if name == "train":
-            rate = record.get("steps_per_s")
-            eta = record.get("eta_s")
-            if eta is None and rate and self.total_steps:
-                eta = (self.total_steps - self.step) / rate
-            where = f"  {record['variant']} epoch {record.get('epoch')}" if "variant" in record else ""
-            self.stats.setText(f"{rate or 0:.2f} steps/s   ETA {_eta_text(eta)}{where}")
-        elif name == "sample" and self.run_dir is not None:
-            path = self.run_dir / str(record.get("path", ""))
-            pixmap = QPixmap(str(path))
-            if not pixmap.isNull():
-                self.sample.set_picture(pixmap)
-                self.sample_caption.setText(f"step {step}: {path.name}  (LR | bicubic | SR | HR)")
-        elif name == "val":
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items()
-                              if k not in ("event", "time", "step") and isinstance(v, (int, float)))
-            self.stats.setToolTip(f"validation at step {step}: {shown}")
-            self.runs_panel.refresh()
-        elif name == "checkpoint":
-            self.runs_panel.refresh()
-        elif name == "finished":
-            self.finished_reason = str(record.get("reason"))
-            plot = self.run_dir / str(record["plot"]) if self.run_dir and record.get("plot") else None
-            if plot is not None and plot.is_file():  # the augmentation experiment's comparison plot
-                self.sample.set_picture(QPixmap(str(plot)))
-                self.sample_caption.setText(f"{plot.name}: validation accuracy per variant")
-            self.stats.setText(f"{self.finished_reason} at step {self.step}")
-        elif name == "error":
-            self._error_message = str(record.get("message", ""))
+    @property
+    def run_dir(self) -> Path | None:
+        """The run folder shown (the state's)."""
+        return self.state.run_dir
+
+    def _on_started(self, _record: dict) -> None:
+        if self.is_running() and self.process.run_dir == self.state.run_dir:
+            self.process.engine_ready = True
+            self.runs_panel.refresh()  # the new run folder now holds its config and events
+
+    def _on_progressed(self) -> None:
+        state = self.state
+        if state.total_steps:
+            self.progress.setRange(0, int(state.total_steps))
+            self.progress.setValue(min(state.step, int(state.total_steps)))
+        self.stats.setText(state.status_line())
+
+    def _on_validated(self, step: int, values: dict) -> None:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+        self.stats.setToolTip(f"validation at step {step}: {shown}")
+        self.runs_panel.refresh()
+
+    def _on_sample_changed(self, path: Path | None, step: int | None) -> None:
+        pixmap = QPixmap(str(path)) if path is not None else None
+        if pixmap is not None and not pixmap.isNull():
+            self.sample.set_picture(pixmap)
+            self.sample_caption.setText(f"step {step}: {path.name}  (LR | bicubic | SR | HR)")
+
+    def _on_finished(self, _reason: str) -> None:
+        plot = self.state.plot
+        if plot is not None and plot.is_file():  # the augmentation experiment's comparison plot
+            self.sample.set_picture(QPixmap(str(plot)))
+            self.sample_caption.setText(f"{plot.name}: validation accuracy per variant")
 
     def _on_exited(self, code: int) -> None:
         self.poll()
         run_dir = self.process.run_dir
         if code != 0:
-            lines = [line for line in self._console_lines if line.strip()][-ERROR_LINES:]
-            if self._error_message and not any(self._error_message in line for line in lines):
-                lines.append(self._error_message)
-            text = "\n".join(lines) or "(no output)"
-            self.error_view.setText(f"The training process ended with exit status {code}:\n{text}")
+            reason = log_noise.failure_reason(self._console_lines, self.state.error_message) or "(no output)"
+            where = f"\n(everything it wrote: {run_dir / CONSOLE_FILE})" if run_dir is not None else ""
+            self.error_view.setText(f"The training process ended with exit status {code}:\n{reason}{where}")
             self.error_view.show()
             self.run_label.setText(f"Failed: {run_dir}")
         else:
-            self.run_label.setText(f"{(self.finished_reason or 'ended').capitalize()}: {run_dir}")
+            self.run_label.setText(f"{(self.state.finished_reason or 'ended').capitalize()}: {run_dir}")
         self.runs_panel.refresh()
         self._update_buttons()
 
@@ -500,18 +477,46 @@ class TrainingTab(QWidget):
             self.form.set_values(tf_form.load_preset(path))
         except SrviewerError as exc:
             self._show_message(str(exc))
+            return
+        self.form.show_preset(Path(path).stem)
+
+    def load_recipe(self, recipe: recipes.Recipe, keep_data: bool = False) -> None:
+        """Fill the form with a shipped recipe (configs/NAME.json); `keep_data`: leave the data choice."""
+        try:
+            values, notes = recipes.form_values(recipe)
+        except SrviewerError as exc:
+            self._show_message(str(exc))
+            return
+        if keep_data:
+            values.pop("data", None)
+            notes.pop("data", None)
+        self.form.set_values(values)
+        where = f"the settings that trained weights/{recipe.weights.name}" if recipe.weights else "a shipped recipe"
+        self.form.show_preset(recipe.label, f"{where} (configs/{recipe.path.name})"
+                              + "".join(f"; {n}" for n in notes.values()))
+        self.presets.setCurrentIndex(self.presets.findText(recipe.label))
 
     def _refresh_presets(self) -> None:
+        """The shipped recipes first, named after the weights they trained, then the user's presets."""
         self.presets.clear()
+        self.recipes = recipes.shipped_recipes()
+        for recipe in self.recipes:
+            self.presets.addItem(recipe.label, recipe)
+            self.presets.setItemData(self.presets.count() - 1, f"{recipe.path}", Qt.ItemDataRole.ToolTipRole)
         folder = self.presets_dir()
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        user = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        if self.recipes and user:
+            self.presets.insertSeparator(self.presets.count())
+        for path in user:
             self.presets.addItem(path.stem, str(path))
         self.presets.setCurrentIndex(-1)
 
     def _on_preset_chosen(self, index: int) -> None:
-        path = self.presets.itemData(index)
-        if path:
-            self.load_preset(path)
+        chosen = self.presets.itemData(index)
+        if isinstance(chosen, recipes.Recipe):
+            self.load_recipe(chosen)
+        elif chosen:
+            self.load_preset(chosen)
 
     def _save_preset_dialog(self) -> None:
         folder = self.presets_dir()

@@ -1,10 +1,12 @@
-"""Runs the core's comparison off the GUI thread and relays its events as Qt signals.
+"""Runs the core's comparison off the GUI thread and relays its events into the GUI thread.
 
 `CompareRunner` lives in the GUI thread. `start(request, registry)` cancels any running job
 (its events are dropped from then on: the latest request wins) and starts a `_CompareThread`
 that iterates `core.compare.run_comparison`. The thread's signals carry a job id and are
 connected to this object's slots, so Qt queues them into the GUI thread; only there are the
-public signals emitted. No GUI code ever waits on TensorFlow.
+public signals emitted: `event_received(event)` with each compare event (the Compare tab hands it
+to its core.session.ComparisonSession), then `run_cancelled` or `run_failed(message)` if the job
+ends otherwise. No GUI code ever waits on TensorFlow.
 """
 
 from __future__ import annotations
@@ -65,12 +67,7 @@ class ModelFileLoader(QThread):
 
 
 class CompareRunner(QObject):
-    prepared = Signal(object)          # cmp.Prepared
-    method_started = Signal(str)
-    method_progress = Signal(str, float)
-    method_finished = Signal(object)   # cmp.MethodFinished
-    method_failed = Signal(str, str)
-    run_finished = Signal(object)      # cmp.RunFinished
+    event_received = Signal(object)    # a core.compare event (Prepared, MethodStarted, ..., RunFinished)
     run_cancelled = Signal()
     run_failed = Signal(str)
     busy_changed = Signal(bool)
@@ -116,18 +113,7 @@ class CompareRunner(QObject):
     def _on_event_ready(self, job_id: int, event) -> None:
         if job_id != self._job_id or self._token is None:
             return  # a stale job: a newer request replaced it
-        if isinstance(event, cmp.Prepared):
-            self.prepared.emit(event)
-        elif isinstance(event, cmp.MethodStarted):
-            self.method_started.emit(event.name)
-        elif isinstance(event, cmp.MethodProgress):
-            self.method_progress.emit(event.name, event.fraction)
-        elif isinstance(event, cmp.MethodFinished):
-            self.method_finished.emit(event)
-        elif isinstance(event, cmp.MethodFailed):
-            self.method_failed.emit(event.name, event.message)
-        elif isinstance(event, cmp.RunFinished):
-            self.run_finished.emit(event)
+        self.event_received.emit(event)
 
     @Slot(int, str, str)
     def _on_job_ended(self, job_id: int, outcome: str, message: str) -> None:

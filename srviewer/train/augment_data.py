@@ -19,17 +19,16 @@ Pillow only.
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from srviewer.errors import DataError
+from srviewer.train import net_probe
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 TFDS_PREFIX = "tfds:"
-TFDS_PROBE_URL = "https://storage.googleapis.com/"  # where tfds fetches prepared data and sources
 FOLDER_HINT = "use --data FOLDER with one sub-folder per class (or FOLDER/train/<class> + FOLDER/val/<class>)"
 
 
@@ -88,32 +87,6 @@ def scan_folder(folder, val_fraction: float = 0.2, seed: int = 0) -> FolderSplit
 
 
 # --- tfds ---------------------------------------------------------------------------------------
-def host_reachable(url: str = TFDS_PROBE_URL, timeout: float = 3.0) -> bool:
-    """Does `url` answer an HTTP request within `timeout` seconds (any status counts)?
-
-    Run in a daemon thread and abandoned after timeout + 0.5 s, so a slow DNS lookup cannot
-    stretch it either.
-    """
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
-
-    result: list[bool] = []
-
-    def probe():
-        try:
-            urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
-            result.append(True)
-        except urllib.error.HTTPError:
-            result.append(True)  # the server answered
-        except (OSError, ValueError):
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)
-    return bool(result and result[0])
-
-
 def _import_tfds():
     try:
         import tensorflow_datasets as tfds  # noqa: PLC0415 - optional, heavy
@@ -131,9 +104,9 @@ def _tfds_builder(name: str, data_dir: str | None = None):
         raise DataError(f"tfds data set {name!r} unavailable: {exc}; {FOLDER_HINT}") from None
     prepared = Path(str(builder.data_dir), "dataset_info.json").exists()
     if not prepared:
-        if not host_reachable():
+        if not net_probe.host_reachable(net_probe.TFDS_PROBE_URL):
             raise DataError(
-                f"tfds:{name} is not downloaded and {TFDS_PROBE_URL} cannot be reached (offline?); {FOLDER_HINT}"
+                f"tfds:{name} is not downloaded and {net_probe.TFDS_PROBE_URL} cannot be reached (offline?); {FOLDER_HINT}"
             )
         try:
             builder.download_and_prepare()

@@ -92,6 +92,9 @@ def register(subparsers) -> None:
                      help="instead of --which: the generator kept at this validation step (RUN/generators/)")
     exp.add_argument("--notes", default=None, help="a Markdown file appended to the card (why these choices)")
     exp.set_defaults(func=_run_export)
+    status = kinds.add_parser("status", help="one run's status, progress, ETA, last validation and sample")
+    status.add_argument("run", help="run folder")
+    status.set_defaults(func=_run_status)
     if importlib.util.find_spec("srviewer.train.augment_cli") is not None:
         from srviewer.train import augment_cli
 
@@ -184,6 +187,27 @@ def _run_sr(args) -> int:
             raise SrviewerError(f"training stopped: {exc.filename or run_dir}: {exc.strerror or exc}; "
                                 f"continue with --resume {run_dir}") from None
         raise
+    return 0
+
+
+def _run_status(args) -> int:
+    from srviewer.errors import DataError
+    from srviewer.train.run_index import is_run_folder
+    from srviewer.train.run_state import RunState
+
+    run = Path(args.run)
+    if not is_run_folder(run):
+        raise DataError(f"{run} is not a run folder (no events.jsonl or config.json)")
+    state = RunState.load(run)
+    share = f" ({state.fraction:.0%})" if state.fraction is not None else ""
+    print(f"{run}: {state.status}: {state.running_what()}{share}")
+    line = state.status_line()
+    if line and state.finished_reason is None:
+        print(line)
+    if state.last_val:
+        print(f"validation at step {state.val_step}: " + ", ".join(f"{k} {v:.4g}" for k, v in state.last_val.items()))
+    if state.sample is not None:
+        print(f"latest sample: {state.sample}")
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 from srviewer.core.conventions import downscale, mod_crop
 from srviewer.core.images import read_image, to_uint8
 from srviewer.errors import DataError, ImageReadError
+from srviewer.train import net_probe
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 CACHE_DIR = Path(os.environ.get("SRVIEWER_CACHE", Path.home() / ".cache" / "srviewer"))
@@ -162,14 +162,6 @@ def make_dataset(sampler: PatchSampler, start_step: int):
     return tf.data.Dataset.from_generator(gen, output_signature=spec).prefetch(tf.data.AUTOTUNE)
 
 
-def _reachable(host: str, port: int = 443, timeout: float = 3.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def load_tfds_pairs(name: str, scale: int = 4, kernel: str = "matlab", limit: int | None = None) -> PairSet:
     """HR images of a TensorFlow Datasets set (e.g. `div2k/bicubic_x4`, its `hr` feature)."""
     try:
@@ -177,7 +169,7 @@ def load_tfds_pairs(name: str, scale: int = 4, kernel: str = "matlab", limit: in
     except ImportError:
         raise DataError("tensorflow-datasets is not installed: `pip install srviewer[datasets]`, "
                         "or pass --data FOLDER with HR images") from None
-    if not _reachable("storage.googleapis.com") and not (Path(tfds.core.constants.DATA_DIR) / name.split("/")[0]).exists():
+    if not net_probe.host_reachable(net_probe.TFDS_PROBE_URL) and not (Path(tfds.core.constants.DATA_DIR) / name.split("/")[0]).exists():
         raise DataError(f"tfds:{name} cannot be downloaded (no network) and is not prepared locally: "
                         "pass --data FOLDER with HR images instead")
     try:
