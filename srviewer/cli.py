@@ -20,7 +20,8 @@ from srviewer import __version__
 from srviewer.errors import Cancelled, SrviewerError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USER_ERROR = 0, 1, 2
-_COMMAND_MODULES = ("srviewer.gui.cli", "srviewer.cli_jobs", "srviewer.cli_methods", "srviewer.train.cli")
+_COMMAND_MODULES = ("srviewer.gui.cli", "srviewer.cli_jobs", "srviewer.cli_models", "srviewer.cli_methods",
+                    "srviewer.train.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or EXIT_OK)
     except SrviewerError as exc:
         print(f"srviewer: error: {exc}", file=sys.stderr)
+        for line in getattr(exc, "details", []) if getattr(args, "verbose", False) else []:
+            print(f"  {line}", file=sys.stderr)   # what a decoder said, with -v
         return EXIT_USER_ERROR
     except Cancelled:
         print("srviewer: cancelled", file=sys.stderr)

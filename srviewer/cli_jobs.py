@@ -28,7 +28,7 @@ def _positive_int(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"wants a positive whole number of pixels, not {text!r}")
+        raise argparse.ArgumentTypeError(f"wants a positive whole number, not {text!r}")
     return value
 
 
@@ -42,19 +42,41 @@ def _add_common(p) -> None:
                    help="add a model as a method; " + help_text())
     p.add_argument("--trust-model-code", action="store_true",
                    help="allow model files that carry code (Lambda layers): only for files you trust")
+    add_model_convention_options(p)
     p.add_argument("--tile", type=_positive_int, default=None, metavar="N",
                    help="LR tile side for learned methods: tiles of up to (N+32)^2 LR pixels, context included "
                         "(default: from the memory budget)")
     p.add_argument("--precision", choices=("float32", "mixed"), default=None,
                    help="learned methods' compute precision: float32 (default) or mixed (16-bit: float16 on "
                         "a GPU, bfloat16 on CPU; SRResNet/SRGAN only; results differ slightly)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show what the image decoders said (warnings about damaged or odd files)")
+
+
+def add_model_convention_options(p) -> None:
+    """--model-range, --model-channels, --model-repeat: they win over the sidecar and the detection."""
+    p.add_argument("--model-range", choices=("0..1", "0..255", "-1..1"), default=None,
+                   help="the --model's value range (default: its sidecar, else detected)")
+    p.add_argument("--model-channels", choices=("rgb", "bgr", "y"), default=None,
+                   help="the --model's channels: rgb, bgr or y (luma; colour from bicubic chroma)")
+    p.add_argument("--model-repeat", type=_positive_int, default=1, metavar="N",
+                   help="run the --model N times (a x2 model twice for a x4 comparison)")
+
+
+def model_options(args) -> dict:
+    return {"value_range": args.model_range, "channels": args.model_channels, "repeat": args.model_repeat}
 
 
 def register(subparsers) -> None:
-    up = subparsers.add_parser("upscale", help="upscale one image x4 with one method",
-                               description="Blind x4 upscaling of IMAGE (alpha and 16-bit kept).")
-    up.add_argument("image")
-    up.add_argument("-o", "--out", help="output file (default IMAGE_x4_METHOD.png)")
+    up = subparsers.add_parser("upscale", help="upscale an image, or every image of a folder, x4 with one method",
+                               description="Blind x4 upscaling of IMAGE (alpha and 16-bit kept). With a FOLDER: "
+                               "every file in it becomes OUTDIR/STEM_x4_METHOD.png; unreadable files are skipped "
+                               "and named; outputs that exist are kept, so running it again resumes.")
+    up.add_argument("image", metavar="IMAGE_OR_FOLDER")
+    up.add_argument("-o", "--out", help="output file (default IMAGE_x4_METHOD.png); for a folder, the output "
+                                        "folder (default FOLDER_x4_METHOD beside it)")
+    up.add_argument("--overwrite", action="store_true",
+                    help="folders: redo outputs that exist (default: keep them, which resumes an interrupted run)")
     up.add_argument("--method", default="srgan", help="bicubic, srcnn, fsrcnn, espcn, vdsr, srresnet, srgan or a "
                     "--model's name (default srgan)")
     _add_common(up)
@@ -72,6 +94,7 @@ def register(subparsers) -> None:
     cmp_.add_argument("-o", "--out", help="export folder: result images, figure.png, metrics.csv, manifest.json")
     cmp_.add_argument("--crop", help="x,y,w,h in HR pixels for crop scores and the figure (default: a centre crop)")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_degrade_option(cmp_)
     cmp_.add_argument("--result", action="append", default=[], metavar="NAME=FILE",
                       help="add a result image made elsewhere as a method (the HR's size, or the LR's x4 in blind mode)")
     _add_common(cmp_)
@@ -82,11 +105,32 @@ def register(subparsers) -> None:
     b.add_argument("--lr-dir", help="use these LR files (paired with the HR files in sorted order) instead of making them")
     b.add_argument("--methods", default=DEFAULT_METHODS, help=METHODS_HELP)
     b.add_argument("--json", action="store_true")
+    add_degrade_option(b)
+    b.add_argument("--sweep", metavar="KEY=V1,V2,...",
+                   help="run every method at every value of one degradation key (blur, noise, jpeg, angle), the "
+                        "rest fixed by --degrade: a table, --json, and with --out sweep.csv and sweep.png")
+    b.add_argument("-o", "--out", help="with --sweep: folder for sweep.csv, sweep.json and the plot sweep.png")
     b.add_argument("--result", action="append", default=[], metavar="NAME=FOLDER",
                    help="add a folder of result images made elsewhere as a method, paired with the HR files "
                         "by stem, by stem plus a suffix (img_001_SR.png), else in sorted order")
     _add_common(b)
     b.set_defaults(func=run_bench)
+
+
+def add_degrade_option(p) -> None:
+    p.add_argument("--degrade", metavar="CHAIN", default=None,
+                   help="reference mode's LR through a degradation chain, e.g. blur=1.2,kernel=matlab,noise=5,jpeg=60,seed=0 "
+                        "(blur=SX:SY with angle=DEG is anisotropic; kernel: matlab, opencv, bilinear, nearest, area; "
+                        "noise_mode=grey; the kernel defaults to --kernel)")
+
+
+def degradation(args):
+    """The chain of --degrade over --kernel (core.degrade.Chain), or None without --degrade."""
+    if not getattr(args, "degrade", None):
+        return None
+    from srviewer.core.degrade import Chain, parse_chain
+
+    return parse_chain(args.degrade, base=Chain(kernel=getattr(args, "kernel", "matlab")))
 
 
 def _registry(args):
@@ -96,7 +140,7 @@ def _registry(args):
     added = []
     for path in args.model:
         try:
-            added.append(registry.add_model_file(path, trust_code=args.trust_model_code).name)
+            added.append(registry.add_model_file(path, trust_code=args.trust_model_code, **model_options(args)).name)
         except SrviewerError as exc:   # with several --model files, say which one
             if Path(path).name in str(exc):
                 raise
@@ -165,6 +209,13 @@ def run_upscale(args) -> int:
     from srviewer.core.images import read_image, write_image
     from srviewer.core.methods import upscale_image
 
+    if Path(args.image).is_dir():
+        from srviewer.cli_upscale_folder import run_upscale_folder
+
+        registry, added = _registry(args)
+        name = added[0] if added and args.method == "srgan" else args.method
+        _usable(registry, [name])
+        return run_upscale_folder(args, registry, name)
     loaded = read_image(args.image)
     registry, added = _registry(args)
     name = added[0] if added and args.method == "srgan" else args.method
@@ -177,7 +228,8 @@ def run_upscale(args) -> int:
     _done_line(name, time.perf_counter() - start)
     write_image(out, result.rgb, result.alpha)
     for note in loaded.notes:
-        print(f"note: {note}", file=sys.stderr)
+        if args.verbose or not note.startswith("decoder:"):   # decoder chatter only with -v
+            print(f"note: {note}", file=sys.stderr)
     print(f"wrote {out} ({result.width}x{result.height})")
     return 0
 
@@ -224,6 +276,7 @@ def run_compare(args) -> int:
     for name in results:   # a result of the wrong size is one line, before anything runs
         registry.get(name).fitted(loaded.rgb.shape[:2], args.mode)
     session = ComparisonSession(registry, mode=args.mode, kernel=args.kernel)
+    session.set_degradation(degradation(args))
     session.set_image(loaded)
     session.set_methods(_requested(registry, args.methods, added + results))
     crop = _parse_crop(args.crop)
@@ -235,8 +288,8 @@ def run_compare(args) -> int:
             raise SrviewerError(f"--crop: {exc}") from None
 
     session.events.prepared.connect(check_crop)
-    session.events.message.connect(lambda level, text: print(f"{'note' if level == 'info' else 'srviewer'}: {text}",
-                                                             file=sys.stderr))
+    session.events.message.connect(lambda level, text: None if text.startswith("decoder:") and not args.verbose else
+                                   print(f"{'note' if level == 'info' else 'srviewer'}: {text}", file=sys.stderr))
     session.events.method_progress.connect(lambda name, fraction: _progress_printer(name)(fraction))
     session.events.method_finished.connect(lambda r: _done_line(r.name, r.seconds))
     session.events.method_failed.connect(lambda name, message: print(f"srviewer: {name} failed: {message}",
@@ -250,6 +303,7 @@ def run_compare(args) -> int:
     if args.json:
         print(json.dumps(_json_safe({
             "image": str(args.image), "mode": args.mode, "kernel": args.kernel, "crop": crop,
+            "degradation": str(session.chain()) if args.mode == "reference" else None,
             "results": {n: {"scores": r.scores, "seconds": r.seconds, "device": r.device,
                             "crop_scores": region.get(n)} for n, r in finished.results.items()},
             "failed": finished.failed}), indent=2))
@@ -265,6 +319,7 @@ def run_compare(args) -> int:
             print(f"{name:<12} {_fmt(s['psnr_y'], 2):>8} {_fmt(s['ssim_y'], 4):>8}")
     if args.mode == "reference":
         print("PSNR/SSIM: Y of BT.601, border 4 (paper convention); RGB with the same border")
+        print(f"LR: {session.chain()}")
     if args.out:
         print(f"exported to {args.out}")
     return 0
@@ -272,19 +327,35 @@ def run_compare(args) -> int:
 
 def run_bench(args) -> int:
     from srviewer.core.bench import bench
+    from srviewer.core.degrade import Chain
     from srviewer.core.result_images import add_results
 
     registry, added = _registry(args)
     added += add_results(registry, args.result, folders=True)
+    chain = degradation(args)
+    if args.lr_dir and (chain is not None or args.sweep):
+        raise SrviewerError("--lr-dir gives the LR files: it cannot be combined with --degrade or --sweep")
+    if args.out and not args.sweep:
+        raise SrviewerError("bench --out goes with --sweep (the sweep's CSV and plot)")
+    sweep = None
+    if args.sweep:   # every value checked before anything runs
+        from srviewer.core.sweep import parse_sweep
+
+        sweep = parse_sweep(args.sweep, chain or Chain(kernel=args.kernel))
     names = _requested(registry, args.methods, added)
+    if sweep is not None:
+        from srviewer.cli_sweep import run_sweep_command
+
+        return run_sweep_command(args, sweep, names, registry)
     rows = bench(args.hr_dir, names, registry, lr_dir=args.lr_dir, kernel=args.kernel,
-                 report=lambda line: print(line, file=sys.stderr))
+                 report=lambda line: print(line, file=sys.stderr), degradation=chain)
     if args.json:
         summary = {r["method"]: {k: r[k] for k in ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "sharpness")}
                    | {"n": sum(1 for x in rows if x["method"] == r["method"] and x["image"] != "mean")}
                    for r in rows if r["image"] == "mean"}
         print(json.dumps(_json_safe({
             "hr_dir": str(args.hr_dir), "lr_dir": args.lr_dir, "kernel": args.kernel,
+            "degradation": None if args.lr_dir else str(chain or Chain(kernel=args.kernel)),
             "convention": "Y BT.601, border 4, data range 255", "methods": summary,
             "result_pairing": {n: [[hr.name, res.name, rule] for hr, res, rule in registry.get(n).pairing.pairs]
                                for n in names if getattr(registry.get(n), "pairing", None)},

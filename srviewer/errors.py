@@ -35,3 +35,7 @@ class DataError(SrviewerError):
 
 class Cancelled(Exception):
     """A job was cancelled by the user. Not an error to report."""
+
+
+class DegradationError(SrviewerError):
+    """A degradation chain string or setting is malformed (names the step and what it wants)."""

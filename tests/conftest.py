@@ -35,6 +35,15 @@ def smooth_rgb(rng):
 
 
 @pytest.fixture
+def empty_weights(tmp_path, monkeypatch):
+    """No shipped weights: only bicubic (and result images) can run, keeping TensorFlow out."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    monkeypatch.setenv("SRVIEWER_WEIGHTS", str(folder))
+    return folder
+
+
+@pytest.fixture
 def registry():
     """A MethodRegistry with the two bicubic kernels ("bicubic": MATLAB, "bicubic_cv": OpenCV)."""
     from srviewer.core.methods import BicubicMethod, MethodRegistry
@@ -50,3 +59,30 @@ def set5_available() -> bool:
 
 
 needs_set5 = pytest.mark.skipif(not set5_available(), reason="../shared/datasets/sr-val/Set5 not present")
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """make_window(registry, checked) -> a MainWindow over `registry` with its own settings file (no
+    saved geometry: the default size), `checked` methods ticked, not yet shown; runs waited for at the end."""
+    from PySide6.QtCore import QSettings
+
+    from srviewer.gui.app import configure_pyqtgraph
+    from srviewer.gui.settings import WindowSettings
+
+    configure_pyqtgraph()
+    made = []
+
+    def make(registry, checked):
+        from srviewer.gui.main_window import MainWindow
+
+        settings = WindowSettings(QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.IniFormat))
+        win = MainWindow(registry, settings=settings, show_dialogs=False)
+        qtbot.addWidget(win)
+        win.compare.refresh_methods(list(checked))
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        win.compare.runner.wait_all(5000)

@@ -14,15 +14,6 @@ from srviewer.core.images import read_image, write_image
 from srviewer.core.metrics import score
 
 
-@pytest.fixture
-def empty_weights(tmp_path, monkeypatch):
-    """No shipped weights: only bicubic can run (keeps TensorFlow out of these tests)."""
-    folder = tmp_path / "weights"
-    folder.mkdir()
-    monkeypatch.setenv("SRVIEWER_WEIGHTS", str(folder))
-    return folder
-
-
 def test_upscale_bicubic_writes_a_4x_image(tmp_path, smooth_rgb, capsys, empty_weights):
     src, out = tmp_path / "in.png", tmp_path / "out.png"
     write_image(src, smooth_rgb)

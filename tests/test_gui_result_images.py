@@ -12,27 +12,8 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from srviewer.core.conventions import downscale, mod_crop
 from srviewer.core.images import from_float, read_image, to_float, write_image
-from srviewer.core.methods import BicubicMethod, MethodRegistry
-from srviewer.gui.app import configure_pyqtgraph
-from srviewer.gui.settings import WindowSettings
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    configure_pyqtgraph()
-    from PySide6.QtCore import QSettings
-
-    from srviewer.gui.main_window import MainWindow
-
-    registry = MethodRegistry()
-    registry.register(BicubicMethod("matlab"))
-    settings = WindowSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    win = MainWindow(registry, settings=settings, show_dialogs=False)
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    yield win
-    win.compare.runner.wait_all(5000)
+from srviewer.core.methods import BicubicMethod
+from test_gui_window import settings, window  # noqa: F401 - the window with bicubic, bicubic_cv, slow
 
 
 @pytest.fixture
@@ -70,7 +51,7 @@ def test_add_result_image_button_adds_a_ticked_method_scored_like_bicubic(qtbot,
     qtbot.mouseClick(window.compare.controls.add_result, Qt.LeftButton)
     controls = window.compare.controls
     assert "photo_theirs" in controls.checks and controls.checks["photo_theirs"].isChecked()
-    assert controls.selected_methods() == ["bicubic", "photo_theirs"]
+    assert controls.selected_methods() == ["bicubic", "bicubic_cv", "photo_theirs"]
     assert "Added result image photo_theirs" in window.statusBar().currentMessage()
     _run(qtbot, window)
     session = window.compare.session

@@ -131,8 +131,7 @@ def test_the_tab_draws_what_its_session_holds(qtbot, window, photo):
     s = tab.session.crop_scores["bicubic_cv"]
     assert f"{s['psnr_y']:.2f} dB / {s['ssim_y']:.4f}" in tab.crops.caption("bicubic_cv")
     assert f"crop {s['psnr_y']:.2f} dB" in tab.view.panels["bicubic_cv"].overlay
-    tab.controls.select(tab.controls.convention, "rgb")
-    assert f"crop {s['psnr_rgb']:.2f} dB" in tab.view.panels["bicubic_cv"].overlay
+    assert set(s) == {"psnr_y", "ssim_y"}            # Y alone: quick enough to follow a moving box
 
 
 def test_cancel_stops_a_running_method(qtbot, window, photo):

@@ -15,15 +15,6 @@ from srviewer.core.methods import BicubicMethod
 from srviewer.core.result_images import pair_results, parse_result_arg
 
 
-@pytest.fixture
-def empty_weights(tmp_path, monkeypatch):
-    """No shipped weights: only bicubic and the result images run (no TensorFlow)."""
-    folder = tmp_path / "weights"
-    folder.mkdir()
-    monkeypatch.setenv("SRVIEWER_WEIGHTS", str(folder))
-    return folder
-
-
 def _photo(rng, h=50, w=66, grey=False):
     """An HxW image whose size is not a multiple of 4 (so the HR is mod-cropped), uint8."""
     y, x = np.mgrid[0:h, 0:w]

@@ -142,3 +142,35 @@ def test_train_status_prints_the_state_of_a_run_folder(tmp_path, capsys):
                    f"latest sample: {run / 'samples' / 'step_000004.png'}"]
     assert main(["train", "status", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_the_checkpoints_a_run_can_hand_to_the_comparison(tmp_path):
+    run, _ = _sr_run(tmp_path)
+    state = RunState.load(run)
+    assert state.checkpoint("best") is None and state.kept_generators() == {}
+    (run / "best.weights.h5").write_bytes(b"w")
+    assert state.checkpoint("best") is None                           # no sidecar yet: not usable
+    (run / "best.json").write_text("{}")
+    assert state.checkpoint("best") == run / "best.weights.h5" and state.checkpoint("latest") is None
+    (run / "generators").mkdir()
+    for step in (20, 10):
+        (run / "generators" / f"step_{step:06d}.weights.h5").write_bytes(b"w")
+        (run / "generators" / f"step_{step:06d}.json").write_text("{}")
+    assert list(state.kept_generators()) == [10, 20]
+    assert state.checkpoint(20) == run / "generators" / "step_000020.weights.h5" and state.checkpoint(30) is None
+    assert RunState().checkpoint("best") is None
+
+
+def test_the_list_of_past_runs_says_what_the_state_says(tmp_path):
+    from srviewer.train.run_index import list_runs
+
+    run, log = _sr_run(tmp_path)                                         # tmp_path/run: not finished
+    log.emit("error", message="disk full")
+    done = tmp_path / "done"
+    EventLog(done).emit("started", step=0, total_steps=3, kind="srcnn", resumed=False)
+    EventLog(done).emit("finished", step=3, reason="done")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "config.json").write_text(json.dumps({"experiment": "augment"}))
+    rows = {r.name: (r.kind, r.step, r.total_steps, r.state, r.message) for r in list_runs(tmp_path)}
+    assert rows == {"run": ("srresnet", 5, 10, "error", "disk full"), "done": ("srcnn", 3, 3, "done", ""),
+                    "old": ("augment", 0, None, "empty", "")}

@@ -171,3 +171,15 @@ def test_export_needs_results_and_says_what_it_wrote(registry, smooth_rgb, tmp_p
     files = session.export(tmp_path / "out")
     assert written == [files] and session.exported == files
     assert {p.name for p in files} >= {"bicubic.png", "lr.png", "hr.png", "metrics.csv", "manifest.json"}
+
+
+def test_quick_crop_scores_are_the_y_figures_of_the_full_ones(registry, smooth_rgb):
+    full = _session(registry, smooth_rgb, methods=["bicubic"])
+    quick = _session(registry, smooth_rgb, methods=["bicubic"], crop_y_only=True)
+    for session in (full, quick):
+        session.run()
+        session.set_crop((4, 4, 40, 30))
+    assert set(quick.crop_scores["bicubic"]) == {"psnr_y", "ssim_y"}
+    assert set(full.crop_scores["bicubic"]) == {"psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb"}
+    for key in ("psnr_y", "ssim_y"):
+        assert quick.crop_scores["bicubic"][key] == full.crop_scores["bicubic"][key]

@@ -1,7 +1,8 @@
 """Benchmark methods on a folder of HR images (Set5 and the like), in the paper convention.
 
-Without `lr_dir` the LR is made from each HR image with the kernel; with it the given LR files are
-used, paired with the HR files by name (`img_001.png` <-> `img_001x4.png`, `img_001_x4.png`,
+Without `lr_dir` the LR is made from each HR image with the kernel, or with a degradation chain
+(core.degrade; its seeded noise drawn afresh for each image, as `srviewer compare` draws it); with
+it the given LR files are used, paired with the HR files by name (`img_001.png` <-> `img_001x4.png`, `img_001_x4.png`,
 `img_001.png`), else in sorted order when the names do not pair up; their sizes must be the HR's
 divided by the scale. Scores: Y (border =
 scale) and RGB, and the sharpness ratio (Laplacian energy of SR over HR).
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from srviewer.core.conventions import downscale, mod_crop
+from srviewer.core.conventions import mod_crop
+from srviewer.core.degrade import Chain, degrade
 from srviewer.core.images import from_float, read_image, to_float, to_uint8
 from srviewer.core.metrics import score, sharpness_ratio
 from srviewer.core.result_images import ResultFolder
@@ -45,7 +47,7 @@ def pair_lr_files(hr_paths: list[Path], lr_paths: list[Path], scale: int = 4) ->
 
 
 def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matlab", scale: int = 4,
-          progress=None, report=None) -> list[dict]:
+          progress=None, report=None, degradation: Chain | None = None) -> list[dict]:
     """Rows {method, image, psnr_y, ssim_y, psnr_rgb, ssim_rgb, sharpness}; a "mean" row per method last.
 
     A `result_images.ResultFolder` method is scored on its files, paired with the HR files
@@ -76,7 +78,7 @@ def bench(hr_dir, methods: list[str], registry, lr_dir=None, kernel: str = "matl
             if lr.shape[0] * scale != hr.shape[0] or lr.shape[1] * scale != hr.shape[1]:
                 raise SrviewerError(f"{path.name}: the LR file is not the HR size / {scale}")
         else:
-            lr = downscale(hr, scale, kernel)
+            lr = degrade(hr, degradation if degradation is not None else Chain(kernel=kernel), scale)
         data.append((path, hr, lr, img.is_grey))
         sizes[path] = (img.height, img.width)
     results, lines = _read_results(folders, sizes, scale)

@@ -162,12 +162,14 @@ def _workers() -> int:
 
 
 def upscale_strips(img: np.ndarray, scale: int, strip_rows: int | None = None, workers: int | None = None,
-                   out: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                   out: np.ndarray | None = None, finish=None) -> Iterator[tuple[int, np.ndarray]]:
     """(first output row, block of output rows) in order, computed strip by strip in threads.
 
     Each block equals the same rows of `upscale(img, scale)`; at most workers + 1 blocks are held,
     so a caller that converts and stores each block keeps memory bounded. With `out` (the whole
     C-contiguous result array) the blocks are written into it and yielded as views of it.
+    `finish(block) -> array`, if given, runs on each block in its worker thread (a conversion done
+    in parallel) and its result is yielded instead.
     """
     img = np.asarray(img)
     if not supports(img, scale):
@@ -193,7 +195,7 @@ def upscale_strips(img: np.ndarray, scale: int, strip_rows: int | None = None, w
             np.empty(((b - a) * scale, w * scale) + img.shape[2:], img.dtype)
         merged = block.reshape((b - a) * scale, w, scale * channels)
         _into(merged, rows_pass.cv2.merge(cols_pass.phases(mid), dst=merged))
-        return a * scale, block
+        return a * scale, block if finish is None else finish(block)
 
     starts = range(0, h, step)
     n = workers or _workers()

@@ -24,7 +24,7 @@ def upscale_native(arr: np.ndarray, scale: int = 4, kernel: str = "matlab", prog
     (a CancelToken) is checked between strips."""
     from srviewer.core import bicubic_fast
     from srviewer.core.conventions import _check_kernel, upscale_bicubic
-    from srviewer.core.images import from_float, to_float
+    from srviewer.core.images import to_float
 
     _check_kernel(kernel)
     arr = np.asarray(arr)
@@ -34,20 +34,33 @@ def upscale_native(arr: np.ndarray, scale: int = 4, kernel: str = "matlab", prog
     lr = to_float(arr)
     h = lr.shape[0]
     out = np.empty((h * scale, lr.shape[1] * scale) + lr.shape[2:], arr.dtype)
-    if kernel == "matlab" and bicubic_fast.supports(lr, scale):
-        strips = bicubic_fast.upscale_strips(lr, scale)
+
+    def finish(block: np.ndarray) -> np.ndarray:
+        return _to_depth(block, bit_depth, arr.dtype)
+
+    if kernel == "matlab" and bicubic_fast.supports(lr, scale):   # converted in the worker threads
+        strips = bicubic_fast.upscale_strips(lr, scale, finish=finish)
     elif kernel == "opencv":
-        strips = _opencv_strips(lr, scale)
+        strips = ((row, finish(block)) for row, block in _opencv_strips(lr, scale))
     else:   # no strip-wise path (a scale the fast kernel does not take): the whole image at once
-        strips = iter([(0, upscale_bicubic(lr, scale, kernel))])
+        strips = iter([(0, finish(upscale_bicubic(lr, scale, kernel)))])
     for row, block in strips:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        np.clip(block, 0.0, 1.0, out=block)
-        out[row:row + block.shape[0]] = from_float(block, bit_depth)
+        out[row:row + block.shape[0]] = block
         if progress is not None:
             progress((row + block.shape[0]) / out.shape[0])
     return out
+
+
+def _to_depth(block: np.ndarray, bit_depth: int, dtype) -> np.ndarray:
+    """`images.from_float(block, bit_depth)` for a float32 block, in place (the same float32 steps:
+    clip, scale, + 0.5, floor)."""
+    peak = np.float32(255.0 if bit_depth == 8 else 65535.0)
+    np.clip(block, 0.0, 1.0, out=block)
+    np.multiply(block, peak, out=block)
+    np.add(block, np.float32(0.5), out=block)
+    return np.floor(block, out=block).astype(dtype)
 
 
 def _opencv_strips(lr: np.ndarray, scale: int):

@@ -6,8 +6,8 @@ or `MethodFailed`; then `RunFinished`. Cancelling raises `errors.Cancelled` (bet
 between tiles inside a method).
 
 Reference mode: the image is the ground truth HR (mod-cropped to the scale) and the LR is made
-with the chosen kernel. Blind mode: the image is the LR; nothing is scored. Each SR result is
-quantised to the image's bit depth before scoring (as published figures are), and scored on
+with the chosen kernel, or with a degradation chain (core.degrade: blur, kernel, noise, JPEG).
+Blind mode: the image is the LR; nothing is scored. Each SR result is quantised to the image's bit depth before scoring (as published figures are), and scored on
 0..255 values with the paper convention (Y of BT.601, border = scale) and on RGB.
 """
 
@@ -21,15 +21,18 @@ from typing import Iterator
 
 import numpy as np
 
+from srviewer.core.blind_detail import bicubic as blind_bicubic
+from srviewer.core.blind_detail import detail_ratio
 from srviewer.core.cancel import CancelToken
-from srviewer.core.conventions import KERNELS, downscale, mod_crop
+from srviewer.core.conventions import KERNELS, mod_crop
+from srviewer.core.degrade import Chain, degrade
 from srviewer.core.images import LoadedImage, from_float, to_metric_range, to_float, to_uint8
 from srviewer.core.metrics import score
+from srviewer.core.oom import OOM_MESSAGE, is_oom
 from srviewer.core.result_images import ResultImage
 from srviewer.errors import Cancelled, SrviewerError
 
 MODES = ("reference", "blind")
-OOM_MESSAGE = "out of memory, even with the smallest tile: try a smaller image, or close other programs"
 
 
 @dataclass
@@ -39,6 +42,11 @@ class CompareRequest:
     mode: str = "reference"
     kernel: str = "matlab"
     scale: int = 4
+    degradation: Chain | None = None   # reference mode's LR: None is the kernel alone
+
+    def chain(self) -> Chain:
+        """The degradation chain that makes the LR (the kernel alone unless one was given)."""
+        return self.degradation if self.degradation is not None else Chain(kernel=self.kernel)
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -55,6 +63,7 @@ class Prepared:
     hr_native: np.ndarray | None
     is_grey: bool
     notes: list[str] = field(default_factory=list)
+    degradation: str = ""          # the chain that made the LR (reference mode), e.g. "kernel=matlab"
 
 
 @dataclass
@@ -79,6 +88,7 @@ class MethodFinished:
     sr_float: np.ndarray | None = None   # HxWx3 float32 [0, 1] as the method returned it (clipped)
     device: str = ""               # "GPU: ...", "CPU: 2 threads" or "CPU (NumPy)"
     notes: list[str] = field(default_factory=list)   # e.g. a result image cropped to the HR's mod-crop
+    detail: float | None = None    # blind mode: Laplacian energy over bicubic's (core.blind_detail), whole image
 
 
 @dataclass
@@ -100,8 +110,10 @@ def prepare(request: CompareRequest) -> Prepared:
         if min(hr.shape[:2]) <= 2 * request.scale:   # scores shave `scale` pixels from each border
             raise SrviewerError(f"the image ({img.width}x{img.height}) is too small for reference mode at "
                                 f"x{request.scale}: use blind mode")
-        lr = downscale(hr, request.scale, request.kernel)
-        return Prepared(to_uint8(lr), to_uint8(hr), lr, hr, img.is_grey, list(img.notes))
+        chain = request.chain()
+        lr = degrade(hr, chain, request.scale)
+        notes = list(img.notes) + ([] if chain.is_clean else [f"LR degraded: {chain}"])
+        return Prepared(to_uint8(lr), to_uint8(hr), lr, hr, img.is_grey, notes, str(chain))
     return Prepared(to_uint8(img.rgb), None, img.rgb, None, img.is_grey, list(img.notes))
 
 
@@ -134,10 +146,11 @@ def _device(method) -> str:
         return ""
 
 
-def _failure_message(exc: BaseException) -> str:
+def failure_message(exc: BaseException) -> str:
+    """One line for a failure: a SrviewerError's own message, the OOM message, else type: text."""
     if isinstance(exc, SrviewerError):
         return str(exc)
-    if isinstance(exc, MemoryError) or "ResourceExhausted" in type(exc).__name__:
+    if is_oom(exc):
         return OOM_MESSAGE
     return f"{type(exc).__name__}: {exc}"
 
@@ -163,17 +176,26 @@ def _run_method(job, cancel, events: queue.Queue) -> None:
         events.put(("error", exc))
 
 
-def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None = None) -> Iterator:
-    """Yield the events of one comparison (see the module docstring)."""
+def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None = None,
+                   cache=None) -> Iterator:
+    """Yield the events of one comparison (see the module docstring). With a `cache`
+    (core.result_cache.ResultCache), the prepared images and each method's result are reused when
+    the image, mode, kernel, scale and method are the same as in an earlier run."""
     outer = cancel or CancelToken()
     cancel = _LinkedToken(outer)
-    prepared = prepare(request)
+    run_key = None if cache is None else cache.run_key(request)
+    prepared = None if cache is None else cache.get(("prepared",) + run_key)
+    if prepared is None:
+        prepared = prepare(request)
+        if cache is not None:
+            cache.put(("prepared",) + run_key, prepared)
     yield prepared
     bit_depth = request.image.bit_depth
     lr_float = to_float(prepared.lr_native)
     hr_scored = None if prepared.hr_native is None else to_metric_range(prepared.hr_native)
     results: dict[str, MethodFinished] = {}
     failed: dict[str, str] = {}
+    baseline = None        # blind mode: bicubic of the LR, made for the first result
     for name in request.methods:
         cancel.raise_if_cancelled()
         yield MethodStarted(name)
@@ -185,6 +207,11 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
         if not ok:
             failed[name] = reason
             yield MethodFailed(name, reason)
+            continue
+        kept = None if cache is None else cache.get(("result", name) + run_key, owner=method)
+        if kept is not None:
+            results[name] = kept
+            yield kept
             continue
         events: queue.Queue = queue.Queue()
         notes: list[str] = []
@@ -208,7 +235,7 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
         if kind == "error":
             if isinstance(value, Cancelled) or outer.cancelled:
                 raise Cancelled()
-            message = _failure_message(value)
+            message = failure_message(value)
             failed[name] = message
             yield MethodFailed(name, message)
             continue
@@ -220,13 +247,20 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
             failed[name] = message
             yield MethodFailed(name, message)
             continue
-        scores = None
+        scores, detail = None, None
         if hr_scored is not None:
             scores = score(to_metric_range(sr_native), hr_scored, border=request.scale, is_grey=prepared.is_grey)
+        else:          # blind mode: what can be said without the truth
+            if baseline is None:
+                baseline = blind_bicubic(prepared.lr, request.scale, request.kernel)
+            detail = detail_ratio(to_uint8(sr_native), baseline)
         finished = MethodFinished(name, to_uint8(sr_native), sr_native, scores, seconds,
                                   getattr(method, "label", "") or name,
-                                  np.clip(np.asarray(value, np.float32), 0.0, 1.0), _device(method), notes)
+                                  np.clip(np.asarray(value, np.float32), 0.0, 1.0), _device(method), notes,
+                                  detail=detail)
         results[name] = finished
+        if cache is not None:
+            cache.put(("result", name) + run_key, finished, owner=method)
         yield finished
     outer.raise_if_cancelled()
     yield RunFinished(results, failed)

@@ -1,11 +1,12 @@
 """Export a comparison: every result image, the crop figure, a metrics CSV and a manifest.
 
 Files (all written atomically): `lr.png`, `hr.png` (reference mode), `NAME.png` per method (16-bit
-kept for 16-bit inputs), `metrics.csv` (whole-image and, with a crop box, crop scores), `manifest.json`
-(versions, kernel, mode, convention, input and file hashes, weights and result images' files with their
-sha256, device), `figure.png` (full views
-with the crop box above magnified crops) and `crops.png` (the magnified crops side by side with their
-PSNR/SSIM, the notebook's figure). Without a crop box the figures use a centre crop.
+kept for 16-bit inputs), `metrics.csv` (whole-image and, with a crop box, crop scores; the degradation
+chain that made the LR in its last column), `manifest.json` (versions, kernel, mode, degradation chain
+and seed, convention, input and file hashes, weights and result images' files with their sha256,
+device), `figure.png` (full views with the crop box above magnified crops) and `crops.png` (the
+magnified crops side by side with their PSNR/SSIM, the notebook's figure). Without a crop box the
+figures use a centre crop.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ METRIC_KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """A file's sha256; for a model folder (SavedModel), that of every file's relative path and bytes, in order."""
+    if not path.is_dir():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def _weights(registry, results, result_images: bool = False) -> dict:
@@ -45,6 +52,10 @@ def _weights(registry, results, result_images: bool = False) -> dict:
         path = getattr(method, "path", None)
         if path is not None and Path(path).exists() and isinstance(method, ResultImage) == result_images:
             out[name] = {"file": str(path), "sha256": _sha256(Path(path))}
+            loaded = getattr(method, "_loaded", None)      # a model: its format and the convention it ran in
+            if getattr(loaded, "convention", None) is not None:
+                conv = loaded.convention
+                out[name].update(format=loaded.format, convention=conv if isinstance(conv, dict) else conv.as_dict())
     return out
 
 
@@ -138,8 +149,8 @@ def export_results(session, out_dir) -> list[Path]:
 
     It reads the session's prepared LR/HR (RGB uint8 for the figures, the image's own bit depth for
     lr.png/hr.png), its results (name -> compare.MethodFinished), its crop box (x, y, w, h) in HR
-    pixels or None and the crop scores computed for it, its request (kernel, scale, image path for
-    the manifest) and its registry (the weights files in the manifest). Raises ImageWriteError.
+    pixels or None (crop scores: `crop_rows`, all four figures), its request (kernel, scale, image
+    path for the manifest) and its registry (the weights files in the manifest). Raises ImageWriteError.
     """
     request, prepared, results, registry = session.request, session.prepared, session.results, session.registry
     crop_rect = session.crop
@@ -162,16 +173,17 @@ def export_results(session, out_dir) -> list[Path]:
         files[name] = out / f"{file_stem(name)}.png"
         write_image(files[name], r.sr_native)
         written.append(files[name])
-    region = {name: session.crop_scores[name] for name in results if name in session.crop_scores}
+    region = crop_rows(hr, results, crop_rect, is_grey)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    header = ["method", *METRIC_KEYS, "seconds"] + ([f"crop_{k}" for k in METRIC_KEYS] if region else [])
+    chain = request.chain() if hr is not None else None
+    header = ["method", *METRIC_KEYS, "seconds"] + ([f"crop_{k}" for k in METRIC_KEYS] if region else []) + ["degradation"]
     writer.writerow(header)
     for name, r in results.items():
         row = [name] + [("" if r.scores is None else f"{r.scores[k]:.6f}") for k in METRIC_KEYS] + [f"{r.seconds:.3f}"]
         if region:
             row += [f"{region[name][k]:.6f}" for k in METRIC_KEYS]
-        writer.writerow(row)
+        writer.writerow(row + [str(chain) if chain is not None else ""])
     _write_or_fail(atomic_write_text, out / "metrics.csv", buffer.getvalue())
     written.append(out / "metrics.csv")
     if results:
@@ -188,6 +200,7 @@ def export_results(session, out_dir) -> list[Path]:
         "mode": "reference" if hr is not None else "blind",
         "kernel": request.kernel,
         "scale": scale,
+        "degradation": None if chain is None else {"chain": str(chain), "seed": chain.seed, **chain.as_dict()},
         "image": str(request.image.path) if request.image.path else None,
         "methods": {name: {"label": r.label or name, "file": files[name].name, "seconds": round(r.seconds, 4),
                            "device": getattr(r, "device", ""), "notes": list(getattr(r, "notes", []))}

@@ -9,7 +9,6 @@ Every failure raises `ImageReadError` with one line that names the file.
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import threading
@@ -20,11 +19,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from srviewer.core import decoder_output
 from srviewer.core.atomic import atomic_write
 from srviewer.errors import ImageReadError, ImageWriteError
 
 MAX_PIXELS = 100_000_000
 """Largest image (width x height) read, checked from the header before any pixel is decoded."""
+
+FAST_PNG_PIXELS = 16_000_000
+"""Above this many pixels a PNG is written by `png_writer` (zlib level 1, on every core): a 10 MP
+photo x4 is 161 MP, minutes at Pillow's default level 6 on one core."""
 
 _pillow_limit = threading.Lock()   # held while Image.MAX_IMAGE_PIXELS is set to a reader's limit
 
@@ -302,18 +306,35 @@ def _decode_float_colour_tiff(path: Path, max_pixels: int, notes: list[str]) -> 
     return arr  # from_array turns float [0, 1] into 16-bit (and notes any clipping)
 
 
-def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> LoadedImage:
-    """Read an image file; raises ImageReadError with one clear line for anything unreadable."""
-    path = Path(path)
-    notes: list[str] = []
+def _decode_file(path: Path, max_pixels: int, notes: list[str]) -> np.ndarray:
     try:
         image = _open_checked(path, max_pixels)
     except ImageReadError:
         arr = _decode_float_colour_tiff(path, max_pixels, notes)  # Pillow cannot open these
         if arr is None:
             raise
-    else:
-        arr = _decode_with_pillow(image, path, notes)
+        return arr
+    return _decode_with_pillow(image, path, notes)
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> LoadedImage:
+    """Read an image file; raises ImageReadError with one clear line for anything unreadable.
+
+    What the decoders say meanwhile (Pillow's warnings, libtiff's and OpenCV's stderr) is not
+    printed: it becomes notes "decoder: ..." (or, on failure, the error's `details`).
+    """
+    path = Path(path)
+    notes: list[str] = []
+    error = None
+    with decoder_output.captured() as said:   # Pillow's warnings, libtiff's and OpenCV's stderr
+        try:
+            arr = _decode_file(path, max_pixels, notes)
+        except ImageReadError as exc:
+            error = exc
+    if error is not None:
+        error.details = [f"decoder: {line}" for line in said]   # for `-v`; the message stays one line
+        raise error
+    notes += [f"decoder: {line}" for line in said]
     loaded = from_array(arr, notes)
     loaded.path = path
     return loaded
@@ -344,16 +365,21 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | No
         if alpha.dtype != rgb.dtype:
             alpha = to_uint8(alpha) if rgb.dtype == np.uint8 else (to_uint8(alpha).astype(np.uint16) * 257)
     try:
-        if keep16:
+        if fmt == "PNG" and rgb.shape[0] * rgb.shape[1] > FAST_PNG_PIXELS:   # compressed on every core
+            from srviewer.core.png_writer import write_png
+
+            with atomic_write(path, "wb") as handle:
+                write_png(handle, rgb if alpha is None else np.dstack([rgb, alpha]))
+        elif keep16:
             data = _encode_16bit(rgb, alpha, fmt)
+            with atomic_write(path, "wb") as handle:
+                handle.write(data)
         else:
             mode_arr = rgb if alpha is None or fmt in ("JPEG", "BMP") else np.dstack([rgb, alpha])
-            buffer = io.BytesIO()
             options = {"JPEG": {"quality": 95}, "WEBP": {"lossless": True}}.get(fmt, {})
-            Image.fromarray(np.ascontiguousarray(mode_arr)).save(buffer, format=fmt, **options)
-            data = buffer.getvalue()
-        with atomic_write(path, "wb") as handle:
-            handle.write(data)
+            image = Image.fromarray(np.ascontiguousarray(mode_arr))
+            with atomic_write(path, "wb") as handle:   # encoded straight into the file: no second copy
+                image.save(handle, format=fmt, **options)
     except ImageWriteError:
         raise
     except OSError as exc:

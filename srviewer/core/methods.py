@@ -19,6 +19,7 @@ import numpy as np
 import srviewer
 from srviewer.core.conventions import upscale_bicubic
 from srviewer.core.lineage import LINEAGE
+from srviewer.core.tiling import tile_sizes  # the one tile budget (re-exported)
 from srviewer.errors import MethodUnavailable, ModelFileError, SrviewerError
 
 
@@ -29,23 +30,6 @@ def weights_dir() -> Path:
     return Path(env) if env else Path(srviewer.__file__).resolve().parents[1] / "weights"
 
 
-WEIGHTS_DIR = weights_dir()
-MAX_TILE_PIXELS = 320 * 320         # LR pixels per model call (context included): the memory budget
-OVERLAP = 16                        # LR pixels of context around each tile
-
-
-def tile_sizes(first: int | None = None) -> tuple[int, ...]:
-    """LR tile sides tried in turn when memory runs out: `first` (default: from MAX_TILE_PIXELS), halving to 32."""
-    from srviewer.core.tiling import tile_for_budget
-
-    size = int(first) if first else tile_for_budget(MAX_TILE_PIXELS, OVERLAP)
-    sizes = [size]
-    while sizes[-1] // 2 >= 32:
-        sizes.append(sizes[-1] // 2)
-    return tuple(sizes)
-
-
-TILE_SIZES = tile_sizes()
 # the learned methods shipped in weights/, in lineage order: name -> (label, the command that trains it)
 SHIPPED = {step.name: (step.label, step.train_command) for step in LINEAGE if step.train_command}
 
@@ -171,15 +155,16 @@ class ModelMethod(Method):
 
         return device_description()
 
-    def load(self):
-        """The loaded model: a model_conventions.Predictor here, a RemoteLoaded with a process."""
+    def load(self, background: bool = False):
+        """The loaded model: a model_conventions.Predictor here, a RemoteLoaded with a process.
+        `background` (preloading): a process serves runs' requests first."""
         with self._lock:
             if self._loaded is None:
                 ok, reason = self.availability()
                 if not ok:
                     raise MethodUnavailable(f"{self.name}: {reason}")
                 if self.process is not None:   # a RemoteLoaded: scale, input kind, label, device, convention
-                    loaded = self.process.request("load", self.spec())
+                    loaded = self.process.request("load", self.spec(), background=background)
                 else:
                     from srviewer.core.formats import LoadOptions
                     from srviewer.core.model_loading import load_predictor
@@ -347,4 +332,4 @@ def upscale_image(method: Method, loaded, progress=None, cancel=None):
 
 
 __all__ = ["Method", "BicubicMethod", "ModelMethod", "MethodRegistry", "default_registry", "upscale_image",
-           "WEIGHTS_DIR", "weights_dir", "tile_sizes", "ModelFileError"]
+           "weights_dir", "tile_sizes", "ModelFileError"]

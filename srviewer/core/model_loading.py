@@ -76,6 +76,10 @@ def load_predictor(path, options: LoadOptions | None = None, overrides: dict | N
     raw = fmt.load(path, options)
     fields, sources = stated_fields(raw.declared, spec, overrides)
     conv, detected = convention_for(raw, fields, sources, options.scale, kernel)
+    recorded = (spec or {}).get("evidence") or {}
+    for key, why in list(conv.evidence.items()):      # what detection found when it wrote the sidecar
+        if why.startswith("sidecar:") and isinstance(recorded.get(key), str) and not recorded[key].startswith("sidecar:"):
+            conv.evidence[key] = f"{why} (written after detection: {recorded[key]})"
     label = (spec or {}).get("label") or raw.declared.get("label") or path.name.split(".")[0]
     predictor = Predictor(raw, conv, label, kernel, run=_fast_run(raw, conv, jit_compile, precision))
     if detected and write_sidecar and not (spec and all(k in spec for k in ("layout", "channels", "range"))):

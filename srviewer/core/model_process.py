@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import pickle
 import threading
+import time
 from dataclasses import dataclass
 
 from srviewer.core.cancel import CancelToken
@@ -61,8 +62,17 @@ def model_key(spec: dict) -> tuple:
 
 
 def _serve(conn, cancel_event) -> None:
-    """The child's loop: one ModelMethod per model_key, kept for the child's life."""
+    """The child's loop: one ModelMethod per model_key, kept for the child's life. TensorFlow is
+    imported at once (seconds): a child started ahead of need (the window's preloading) is ready
+    for its first request."""
     from srviewer.core.methods import ModelMethod
+
+    try:
+        from srviewer.core.tf_runtime import tf
+
+        tf()
+    except Exception:  # noqa: BLE001 - the request that needs TensorFlow reports it
+        pass
 
     methods: dict[tuple, ModelMethod] = {}
 
@@ -112,6 +122,8 @@ class ModelProcess:
         self._conn = None
         self._cancel = self._ctx.Event()
         self._device: str | None = None
+        self._waiting = 0                       # foreground requests waiting for their turn
+        self._waiting_lock = threading.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -126,33 +138,66 @@ class ModelProcess:
         child.close()
         self._conn = parent
 
-    def request(self, op: str, spec: dict | None = None, payload=None, progress=None, cancel=None):
-        """Send one request and wait for its answer; re-raises the child's exception here."""
+    def start(self) -> None:
+        """Start the child now (it imports TensorFlow at once) rather than on the first request."""
         with self._lock:
             self._ensure_started()
-            self._cancel.clear()
-            self._conn.send((op, spec, payload))
-            while True:
-                if cancel is not None and cancel.cancelled:
-                    self._cancel.set()           # the child stops at its next tile
-                try:
-                    ready = self._conn.poll(POLL_S)
-                    message = self._conn.recv() if ready else None
-                except (EOFError, OSError):
-                    message = None
-                    ready = True
-                if message is None:
-                    if ready or not self._proc.is_alive():
-                        raise self._died()
-                    continue
-                kind, value = message
-                if kind == "progress":
-                    if progress is not None:
-                        progress(value)
-                elif kind == "result":
-                    return value
-                else:
-                    raise value
+
+    def _acquire(self, background: bool) -> None:
+        """The turn to talk to the child. A background request (preloading) waits while any
+        foreground one (a run) waits, so preloading never holds up a result by more than the
+        request already in flight."""
+        if not background:
+            with self._waiting_lock:
+                self._waiting += 1
+            try:
+                self._lock.acquire()
+            finally:
+                with self._waiting_lock:
+                    self._waiting -= 1
+            return
+        while True:
+            self._lock.acquire()
+            if self._waiting == 0:
+                return
+            self._lock.release()
+            time.sleep(POLL_S)
+
+    def request(self, op: str, spec: dict | None = None, payload=None, progress=None, cancel=None,
+                background: bool = False):
+        """Send one request and wait for its answer; re-raises the child's exception here.
+        `background`: give way to foreground requests (see `_acquire`)."""
+        self._acquire(background)
+        try:
+            return self._request(op, spec, payload, progress, cancel)
+        finally:
+            self._lock.release()
+
+    def _request(self, op, spec, payload, progress, cancel):
+        self._ensure_started()
+        self._cancel.clear()
+        self._conn.send((op, spec, payload))
+        while True:
+            if cancel is not None and cancel.cancelled:
+                self._cancel.set()           # the child stops at its next tile
+            try:
+                ready = self._conn.poll(POLL_S)
+                message = self._conn.recv() if ready else None
+            except (EOFError, OSError):
+                message = None
+                ready = True
+            if message is None:
+                if ready or not self._proc.is_alive():
+                    raise self._died()
+                continue
+            kind, value = message
+            if kind == "progress":
+                if progress is not None:
+                    progress(value)
+            elif kind == "result":
+                return value
+            else:
+                raise value
 
     def _died(self) -> ModelProcessDied:
         self._proc.join(5)
@@ -169,12 +214,20 @@ class ModelProcess:
         return self._device
 
     def close(self) -> None:
-        with self._lock:
-            if self._proc is not None:
-                if self._conn is not None:
+        """End the child. A request still in flight after 2 s (a model loading) is not waited
+        for: the child is terminated and that request raises ModelProcessDied."""
+        got = self._lock.acquire(timeout=2.0)
+        try:
+            proc = self._proc
+            if proc is not None:
+                if got and self._conn is not None:
                     self._conn.close()
-                self._proc.join(2)
-                if self._proc.is_alive():
-                    self._proc.terminate()
-                    self._proc.join(2)
-            self._proc, self._conn = None, None
+                proc.join(2 if got else 0)
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join(2)
+            if got:
+                self._proc, self._conn = None, None
+        finally:
+            if got:
+                self._lock.release()

@@ -1,4 +1,4 @@
-"""TensorFlow runtime: lazy import, GPU memory growth, device report, OOM test, compiled predictor.
+"""TensorFlow runtime: lazy import, GPU memory growth, device report, compiled predictor (OOM test: core.oom).
 
 TensorFlow is imported on the first call of `tf()` (about 4 s), never at module import.
 """
@@ -12,6 +12,8 @@ import threading
 from typing import Callable
 
 import numpy as np
+
+from srviewer.core.oom import is_oom  # noqa: F401 - the one OOM test, used here and re-exported
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +109,6 @@ def _time_xla_against_plain() -> dict:
             times.append(time.perf_counter() - t0)
         best[name] = 1000 * min(times)
     return {"faster": best["xla_ms"] < best["plain_ms"], **best}
-
-
-def is_oom(exc: BaseException) -> bool:
-    """True for out-of-memory failures: TF ResourceExhaustedError, MemoryError, or 'OOM' in the message."""
-    if isinstance(exc, MemoryError):
-        return True
-    if _tf is not None and isinstance(exc, _tf.errors.ResourceExhaustedError):
-        return True
-    if type(exc).__name__ == "ResourceExhaustedError":
-        return True
-    msg = str(exc)
-    return "OOM" in msg or "out of memory" in msg.lower()
 
 
 def _is_xla_failure(exc: BaseException) -> bool:

@@ -16,8 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-DEFAULT_TILE = 256          # LR pixels per tile side (before overlap)
-DEFAULT_MAX_TILE_PIXELS = 512 * 512   # LR pixels per call, overlap included: the memory budget
+OVERLAP = 16                # LR pixels of context around each tile
+MAX_TILE_PIXELS = 320 * 320  # LR pixels per model call, context included: the one memory budget
+MIN_TILE = 32               # the smallest tile side tried when memory runs out
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,20 @@ def plan_tiles_within(h: int, w: int, max_pixels: int, overlap: int) -> list[Til
     return _grid(h, w, ny, nx, overlap)
 
 
-def tile_for_budget(max_tile_pixels: int = DEFAULT_MAX_TILE_PIXELS, overlap: int = 16) -> int:
-    """Largest core tile side whose padded tile stays within `max_tile_pixels` LR pixels."""
-    return max(8, int(math.isqrt(max(1, max_tile_pixels))) - 2 * overlap)
+def tile_for_budget(max_tile_pixels: int | None = None, overlap: int = OVERLAP) -> int:
+    """Largest core tile side whose padded tile stays within `max_tile_pixels` LR pixels
+    (default: MAX_TILE_PIXELS, read at each call)."""
+    budget = MAX_TILE_PIXELS if max_tile_pixels is None else max_tile_pixels
+    return max(8, int(math.isqrt(max(1, budget))) - 2 * overlap)
+
+
+def tile_sizes(first: int | None = None, overlap: int = OVERLAP) -> tuple[int, ...]:
+    """LR tile sides tried in turn when memory runs out: `first` (default: from the budget),
+    halving down to MIN_TILE."""
+    sizes = [int(first) if first else tile_for_budget(None, overlap)]
+    while sizes[-1] // 2 >= MIN_TILE:
+        sizes.append(sizes[-1] // 2)
+    return tuple(sizes)
 
 
 def _ramp(length: int, lo_band: int, hi_band: int) -> np.ndarray:
@@ -102,11 +114,11 @@ def _ramp(length: int, lo_band: int, hi_band: int) -> np.ndarray:
 
 
 def run_tiled(fn: Callable[[np.ndarray], np.ndarray], lr_float: np.ndarray, scale: int = 4,
-              tile: int = DEFAULT_TILE, overlap: int = 16, progress=None, cancel=None,
+              tile: int | None = None, overlap: int = OVERLAP, progress=None, cancel=None,
               max_pixels: int | None = None, fixed: tuple[int, int] | None = None) -> np.ndarray:
     """Upscale `lr_float` (HxWx3 float32 [0,1]) with `fn` tile by tile.
 
-    Tiles are squares of `tile` core pixels (`plan_tiles`), or with `max_pixels` the cheapest
+    Tiles are squares of `tile` core pixels (`plan_tiles`; None: `tile_for_budget`), or with `max_pixels` the cheapest
     grid whose padded tiles stay within that many pixels (`plan_tiles_within`; `tile` is ignored).
     `fixed` (h, w): `fn` only takes exactly that size (a fixed-input model): tiles are planned to
     fit and each runs in an h x w window around it (`fixed_window`; `tile`, `max_pixels` ignored).
@@ -120,7 +132,7 @@ def run_tiled(fn: Callable[[np.ndarray], np.ndarray], lr_float: np.ndarray, scal
         overlap = min(overlap, max(0, (min(fixed) - 1) // 4))   # leave a core of at least half the window
         tiles = plan_tiles(h, w, min(fixed) - 2 * overlap, overlap)
     elif max_pixels is None:
-        tiles = plan_tiles(h, w, tile, overlap)
+        tiles = plan_tiles(h, w, tile or tile_for_budget(None, overlap), overlap)
     else:
         tiles = plan_tiles_within(h, w, max_pixels, overlap)
     min_core = min(min(t.y1 - t.y0, t.x1 - t.x0) for t in tiles)

@@ -22,14 +22,22 @@ def register(subparsers) -> None:
     p.add_argument("--quit-after-results", action="store_true", help="with --screenshot: wait for all results")
     p.add_argument("--weights-dir", default=None, help="folder of the methods' weights (default weights/)")
     p.add_argument("--crop", default=None, help="x,y,w,h crop box in HR pixels")
+    p.add_argument("--model", action="append", default=[], metavar="FILE_OR_FOLDER",
+                   help="add a model file or folder as a method (any format `srviewer models inspect` reads)")
     p.add_argument("--result", action="append", default=[], metavar="NAME=FILE",
                    help="add a result image made elsewhere as a method (the HR's size, or the LR's x4 in blind mode)")
+    from srviewer.cli_jobs import add_degrade_option
+
+    add_degrade_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import sys
 
+    from srviewer.core.degrade import parse_chain
+
+    chain = parse_chain(args.degrade) if args.degrade else None   # a bad chain is one line, before any window
     from srviewer.gui.app import make_app
 
     app = make_app()
@@ -50,9 +58,13 @@ def run(args) -> int:
     if args.methods or results:
         ticked = [m for m in args.methods.split(",") if m] if args.methods else controls.selected_methods()
         window.compare.refresh_methods(ticked + results)
+    if chain is not None:
+        window.compare.degradation.panel.set_chain(chain, kernel_follows="kernel=" not in args.degrade)
     if args.tab == "training" and window.training is not None:
         window.tabs.setCurrentWidget(window.training)
     window.show()
+    for path in args.model:
+        window.add_model_path(path)
     if args.crop:
         x, y, w, h = (int(v) for v in args.crop.split(","))
         window.compare.session.set_crop((x, y, w, h))

@@ -16,10 +16,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxL
 
 from srviewer.core import inspection_images
 from srviewer.core.lineage import caption, default_ticks
+from srviewer.core.result_cache import ResultCache
 from srviewer.core.session import ComparisonSession
 from srviewer.gui.compare_view import CompareView
 from srviewer.gui.controls_panel import ControlsPanel
 from srviewer.gui.crop_panel import CropPanel
+from srviewer.gui.degradation_lab import DegradationLab
 from srviewer.gui.inspect_view import InspectView
 from srviewer.gui.workers import CompareRunner
 
@@ -61,7 +63,8 @@ class CompareTab(QWidget):
         layout.addWidget(self.controls)
         layout.addLayout(column, 1)
 
-        self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True)
+        self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True, crop_y_only=True)
+        self.session.cache = ResultCache()      # a second Run on the same image shows the kept results at once
         self._crop_timer = QTimer(self)
         self._crop_timer.setSingleShot(True)
         self._crop_timer.setInterval(60)
@@ -89,6 +92,7 @@ class CompareTab(QWidget):
         events.run_cancelled.connect(self._on_run_cancelled)
         events.run_failed.connect(lambda text: self.message.emit("error", text))
         events.crop_changed.connect(self._on_crop_changed)
+        self.degradation = DegradationLab(self)   # the Degradation group, live LR, the Sweep page
         self.refresh_methods()
 
     # -- methods ----------------------------------------------------------------------------
@@ -116,7 +120,7 @@ class CompareTab(QWidget):
         self.session.set_kernel(self.controls.kernel_key())
         request = self.session.start()
         if request is not None:
-            self.runner.start(request, self.session.registry)
+            self.runner.start(request, self.session.registry, cache=self.session.cache)
 
     def _forward_crop(self) -> None:
         try:
@@ -182,12 +186,20 @@ class CompareTab(QWidget):
         suffix = "y" if self.convention() == "y" else "rgb"
         for name, result in self.session.results.items():
             s = result.scores
-            text = f"{result.seconds:.1f} s" if s is None else (
-                f"image {_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})")
-            crop = self.session.crop_scores.get(name)
-            if crop:
-                text += f"<br>crop {_fmt(crop['psnr_' + suffix], 2)} dB / {_fmt(crop['ssim_' + suffix], 4)} ({suffix.upper()})"
-            self.view.set_caption(name, text)
+            if s is None:     # blind mode: the time, the size and the detail added (core.blind_detail)
+                h, w = result.sr.shape[:2]
+                text = f"{result.seconds:.1f} s, {w}x{h} px"
+                if result.detail is not None:
+                    text += f"<br>Laplacian detail vs bicubic: image {_fmt(result.detail, 2)}x"
+                    crop = self.session.crop_detail.get(name)
+                    text += f", crop {_fmt(crop, 2)}x" if crop is not None else ""
+            else:
+                text = f"image {_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})"
+                crop = self.session.crop_scores.get(name)
+                if crop:
+                    text += f"<br>crop {_fmt(crop['psnr_y'], 2)} dB / {_fmt(crop['ssim_y'], 4)} (Y)"
+            self.view.set_caption(name, text + self.degradation.caption_line())
+        self.degradation.caption_inputs()
 
     def _on_crop_changed(self, rect) -> None:
         if rect != self.view.crop_rect:   # set by someone else, or clipped to the image
@@ -201,8 +213,9 @@ class CompareTab(QWidget):
             self.crops.show_crop("LR", inspection_images.magnified(prepared.lr, session.crop_in_lr(), session.scale * MAGNIFY),
                                  "input, nearest")
             for name, result in session.results.items():
-                s = session.crop_scores.get(name)
-                caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)" if s else ""
+                s, detail = session.crop_scores.get(name), session.crop_detail.get(name)
+                caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)" if s else (
+                    f"detail {_fmt(detail, 2)}x bicubic (crop)" if detail is not None else "")
                 self.crops.show_crop(name, inspection_images.magnified(result.sr, session.crop, MAGNIFY), caption)
             if prepared.hr is not None:
                 self.crops.show_crop("HR", inspection_images.magnified(prepared.hr, session.crop, MAGNIFY), "ground truth")

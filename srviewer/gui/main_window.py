@@ -15,7 +15,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget
 
+from srviewer.core.cancel import CancelToken
 from srviewer.core.images import from_array, read_image, sample_image
+from srviewer.core.preload import start_preload
 from srviewer.errors import SrviewerError
 from srviewer.gui.compare_tab import CompareTab
 from srviewer.gui.settings import WindowSettings
@@ -47,6 +49,8 @@ class MainWindow(QMainWindow):
         self.compare.message.connect(self.show_message)
         self.last_error = ""
         self._loaders: list[ModelFileLoader] = []
+        self._preload = None                    # the preloading thread, once the window is shown
+        self._preload_cancel = CancelToken()
         self._build_menus()
         self._restore_settings()
         self.statusBar().showMessage("Ready")
@@ -74,6 +78,11 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Paste image", self.paste, QKeySequence.Paste)
         self._action(file_menu, "Open the &sample image", lambda: self.open_loaded(sample_image()))
         self._action(file_menu, "Add &model file…", self.add_model_dialog)
+        from srviewer.core.formats import folder_formats
+
+        if folder_formats():         # SavedModel and other formats that are folders
+            labels = ", ".join(f.label for f in folder_formats())
+            self._action(file_menu, f"Add model &folder ({labels})…", lambda: self.add_model_dialog(folders=True))
         self._action(file_menu, "Add result &image…", self.add_result_dialog)
         self._action(file_menu, "&Export results…", self.export_dialog, "Ctrl+E")
         file_menu.addSeparator()
@@ -152,11 +161,26 @@ class MainWindow(QMainWindow):
             self.open_path(urls[0].toLocalFile())
 
     # -- models and export ------------------------------------------------------------------
-    def add_model_dialog(self) -> None:
-        folder = self.settings.get("last_model_folder", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(self, "Add a Keras model", folder,
-                                              "Keras models (*.keras *.h5 *.weights.h5);;All files (*)")
-        if path:
+    def model_file_dialog(self, folders: bool = False) -> QFileDialog:
+        """The *Add model…* dialog: the file filter (or, for folder formats such as SavedModel, a
+        folder chooser) comes from the format registry (core/formats)."""
+        from srviewer.core import formats
+
+        start = self.settings.get("last_model_folder", str(Path.home()))
+        if folders:
+            labels = " or ".join(f.label for f in formats.folder_formats())
+            dialog = QFileDialog(self, f"Add a model folder ({labels})", start)
+            dialog.setFileMode(QFileDialog.FileMode.Directory)
+            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        else:
+            dialog = QFileDialog(self, "Add a model file", start, formats.file_dialog_filter())
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        return dialog
+
+    def add_model_dialog(self, folders: bool = False) -> None:
+        dialog = self.model_file_dialog(folders)
+        if dialog.exec() and dialog.selectedFiles():
+            path = dialog.selectedFiles()[0]
             self.settings.set("last_model_folder", str(Path(path).parent))
             self.add_model_path(path)
 
@@ -274,12 +298,29 @@ class MainWindow(QMainWindow):
         self.settings.set("methods", c.selected_methods())
         self.settings.sync()
 
+    # -- preloading ---------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._preload is None:
+            QTimer.singleShot(0, self.preload_models)    # once the window is on screen
+
+    def preload_models(self) -> None:
+        """Start the model process and load the ticked learned models in the background
+        (core.preload), so the first Run finds them ready; a Run's own requests go first."""
+        process = getattr(self.registry, "process", None)
+        if process is None or self._preload is not None:
+            return
+        names = [n for n in self.compare.controls.selected_methods() if n in self.registry]
+        self._preload = start_preload([self.registry.get(n) for n in names], self._preload_cancel, process)
+
     def closeEvent(self, event) -> None:  # noqa: N802
         if self.training is not None and hasattr(self.training, "confirm_close") and not self.training.confirm_close():
             event.ignore()
             return
         self.save_settings()
+        self._preload_cancel.cancel()
         self.compare.runner.wait_all(5000)
+        self.compare.degradation.wait_all(5000)
         for loader in list(self._loaders):
             loader.wait(5000)
         if getattr(self.registry, "process", None) is not None:

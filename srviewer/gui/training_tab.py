@@ -26,13 +26,15 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
 
 from srviewer.errors import SrviewerError
 from srviewer.gui import training_form as tf_form
+from srviewer.gui.image_label import ImageLabel
 from srviewer.gui.training_form import TrainingForm
 from srviewer.gui.training_plots import TrainingPlots
 from srviewer.gui.training_process import CONSOLE_FILE, STOP_FILE, TrainingProcess
 from srviewer.gui.training_runs import RunsPanel
 from srviewer.train import log_noise, recipes
 from srviewer.train.event_tail import LineTail
-from srviewer.train.run_index import DEFAULT_RUNS_ROOT, kept_generators
+from srviewer.train.events import parse_event_line
+from srviewer.train.run_index import DEFAULT_RUNS_ROOT
 from srviewer.train.run_state import RunState
 from srviewer.train.sr_data import is_named_source
 
@@ -41,48 +43,6 @@ POLL_MS = 400
 
 def _settings_object():
     return QSettings(os.environ.get("SRVIEWER_SETTINGS_ORG", "srviewer"), "srviewer")
-
-
-def _is_event_line(line: str) -> bool:
-    """The engine also echoes each event as a JSON line on stdout: the plots show those."""
-    line = line.strip()
-    if not (line.startswith("{") and line.endswith("}")):
-        return False
-    try:
-        return "event" in json.loads(line)
-    except ValueError:
-        return False
-
-
-class ImageLabel(QLabel):
-    """A QLabel showing a picture scaled to fit, aspect kept."""
-
-    def __init__(self, text: str = ""):
-        super().__init__(text)
-        self._pixmap: QPixmap | None = None
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(120, 90)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-
-    def set_picture(self, pixmap: QPixmap | None, text: str = "") -> None:
-        self._pixmap = pixmap
-        if pixmap is None or pixmap.isNull():
-            self.clear()
-            self.setText(text)
-        self._rescale()
-
-    def picture(self) -> QPixmap | None:
-        return self._pixmap
-
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._rescale()
-
-    def _rescale(self) -> None:
-        if self._pixmap is None or self._pixmap.isNull():
-            return
-        self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation))
 
 
 class TrainingTab(QWidget):
@@ -250,11 +210,11 @@ class TrainingTab(QWidget):
         self.preview_button.setEnabled(augment and not self.form.values()["data"].startswith("tfds:"))
         self.preview_button.setToolTip("" if augment else "for the augmentation experiment, on a folder")
         for which, button in (("best", self.compare_best), ("latest", self.compare_latest)):
-            button.setEnabled(self._on_compare is not None and self._checkpoint(which) is not None)
+            button.setEnabled(self._on_compare is not None and self.state.checkpoint(which) is not None)
         self._refresh_kept_steps()
 
     def _refresh_kept_steps(self) -> None:
-        kept = kept_generators(self.state.run_dir) if self.state.run_dir is not None else {}
+        kept = self.state.kept_generators()
         shown = [self.compare_step.itemData(i) for i in range(1, self.compare_step.count())]
         if self.compare_step.count() and list(kept) == shown:
             return
@@ -297,8 +257,8 @@ class TrainingTab(QWidget):
         if (run_dir / "events.jsonl").exists():
             self._show_message(f"{run_dir} already holds a run: use Resume, or choose another run folder.")
             return False
-        values["data"] = ",".join(d.strip() if is_named_source(d.strip()) else str(Path(d.strip()).expanduser().resolve())
-                                  for d in values["data"].split(",") if d.strip())
+        parts = [d.strip() for d in values["data"].split(",") if d.strip()]
+        values["data"] = ",".join(d if is_named_source(d) else str(Path(d).expanduser().resolve()) for d in parts)
         args = tf_form.command_args(values, run_dir)
         self._settings.setValue("training/form", json.dumps(self.form.values()))
         self._launch(args, run_dir, values["kind"])
@@ -373,19 +333,10 @@ class TrainingTab(QWidget):
     def compare_checkpoint(self, which: str | int = "best") -> Path | None:
         """Hand RUN/best.weights.h5 (or latest, or the generator kept at step `which`) to the
         comparison window; returns the path given."""
-        path = self._checkpoint(which)
+        path = self.state.checkpoint(which)
         if path is not None and self._on_compare is not None:
             self._on_compare(path)
         return path
-
-    def _checkpoint(self, which: str | int) -> Path | None:
-        run_dir = self.state.run_dir
-        if run_dir is None:
-            return None
-        if isinstance(which, int):
-            return kept_generators(run_dir).get(which)
-        path = run_dir / f"{which}.weights.h5"
-        return path if path.is_file() and path.with_name(f"{which}.json").is_file() else None
 
     def show_preview(self):
         """Open the augmentation preview on the form's data folder (None and a message if it cannot)."""
@@ -409,7 +360,8 @@ class TrainingTab(QWidget):
             return
         records = self.state.poll()
         if self._console is not None:
-            lines = [line for line in self._console.read_lines() if not _is_event_line(line)]
+            # the engine echoes each event on stdout too: the plots show those, the log the rest
+            lines = [line for line in self._console.read_lines() if parse_event_line(line) is None]
             self._console_lines = (self._console_lines + lines)[-200:]
             for line in log_noise.own_lines(lines):    # TensorFlow's own noise stays in console.txt
                 self.log_view.appendPlainText(line)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from srviewer.core import compare as cmp
 from srviewer.core.cancel import CancelToken
+from srviewer.core.oom import is_oom
 from srviewer.errors import Cancelled, SrviewerError
 
 
@@ -25,24 +26,24 @@ class _CompareThread(QThread):
     event_ready = Signal(int, object)
     job_ended = Signal(int, str, str)  # job id, "done" | "cancelled" | "error", message
 
-    def __init__(self, job_id: int, request, registry, token: CancelToken):
+    def __init__(self, job_id: int, request, registry, token: CancelToken, cache=None):
         super().__init__()
         self.job_id, self.request, self.registry, self.token = job_id, request, registry, token
+        self.cache = cache
 
     def run(self) -> None:
         try:
-            for event in cmp.run_comparison(self.request, self.registry, self.token):
+            for event in cmp.run_comparison(self.request, self.registry, self.token, cache=self.cache):
                 self.event_ready.emit(self.job_id, event)
             self.job_ended.emit(self.job_id, "done", "")
         except Cancelled:
             self.job_ended.emit(self.job_id, "cancelled", "")
         except SrviewerError as exc:
             self.job_ended.emit(self.job_id, "error", str(exc))
-        except MemoryError:
-            self.job_ended.emit(self.job_id, "error", "out of memory: try a smaller image")
         except Exception as exc:  # noqa: BLE001 - reported in the window, never a crash
-            traceback.print_exc()
-            self.job_ended.emit(self.job_id, "error", f"{type(exc).__name__}: {exc}")
+            if not is_oom(exc):
+                traceback.print_exc()
+            self.job_ended.emit(self.job_id, "error", cmp.failure_message(exc))
 
 
 class ModelFileLoader(QThread):
@@ -82,11 +83,12 @@ class CompareRunner(QObject):
     def busy(self) -> bool:
         return self._token is not None
 
-    def start(self, request, registry) -> int:
+    def start(self, request, registry, cache=None) -> int:
+        """Run `request` (cancelling the running job); `cache`: a core.result_cache.ResultCache."""
         self.cancel(quiet=True)
         self._job_id += 1
         self._token = CancelToken()
-        thread = _CompareThread(self._job_id, request, registry, self._token)
+        thread = _CompareThread(self._job_id, request, registry, self._token, cache)
         thread.event_ready.connect(self._on_event_ready)
         thread.job_ended.connect(self._on_job_ended)
         thread.finished.connect(self._on_thread_finished)

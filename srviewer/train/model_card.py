@@ -50,10 +50,10 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
                notes: str | None = None, step: int | None = None) -> Path:
     """RUN's `which` generator ("best" PSNR-Y or "latest"), or the one kept at validation `step`,
     into weights_dir as NAME.* with its card."""
-    from srviewer.core.methods import WEIGHTS_DIR
+    from srviewer.core.methods import weights_dir as shipped_weights_dir
 
     run_dir = Path(run_dir)
-    weights_dir = Path(weights_dir) if weights_dir else Path(WEIGHTS_DIR)
+    weights_dir = Path(weights_dir) if weights_dir else shipped_weights_dir()
     if not (run_dir / "config.json").is_file():
         raise ModelFileError(f"{run_dir} is not a training run folder (it has no config.json)")
     stem = which if step is None else generator_name(step)

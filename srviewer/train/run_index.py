@@ -8,12 +8,11 @@ Written by gui-training for the training tab's list of past runs.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from srviewer.train.events import EVENTS_FILE, read_events
+from srviewer.train.events import EVENTS_FILE
 
 DEFAULT_RUNS_ROOT = Path.home() / "srviewer-runs"
 GENERATORS_DIR = "generators"   # RUN/generators/step_NNNNNN.*: each validation's generator (keep_generators)
@@ -55,28 +54,15 @@ def is_run_folder(path: Path) -> bool:
 
 
 def summarise_run(path: str | os.PathLike) -> RunSummary:
+    """One line's worth of a run folder, from its `RunState` (the events, as the Training tab reads them)."""
+    from srviewer.train.run_state import RunState   # run_state uses kept_generators from here
+
     path = Path(path)
-    kind, step, total, state, message = None, 0, None, "empty", ""
-    try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        kind = config.get("kind") or config.get("experiment")
-    except (OSError, ValueError, AttributeError):
-        pass
-    events = read_events(path)
-    for record in events:
-        name = record.get("event")
-        if isinstance(record.get("step"), (int, float)):
-            step = max(step, int(record["step"])) if name != "started" else int(record["step"])
-        if name == "started":
-            kind = record.get("kind", kind)
-            total = record.get("total_steps", total)
-            state = "not finished"
-        elif name == "finished":
-            state = {"done": "done", "stopped": "stopped"}.get(record.get("reason"), str(record.get("reason")))
-        elif name == "error":
-            state, message = "error", str(record.get("message", ""))
+    state = RunState.load(path)
     marker = path / EVENTS_FILE if (path / EVENTS_FILE).exists() else path
-    return RunSummary(path, kind, step, total, state, marker.stat().st_mtime, message)
+    shown = {"finished": "done", "running": "not finished"}.get(state.status, state.status)
+    return RunSummary(path, state.kind, state.step, state.total_steps, shown, marker.stat().st_mtime,
+                      state.error_message)
 
 
 def list_runs(root: str | os.PathLike) -> list[RunSummary]:

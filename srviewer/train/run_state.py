@@ -45,6 +45,7 @@ from pathlib import Path
 
 from srviewer.core.observable import Events
 from srviewer.train.event_tail import EventTail
+from srviewer.train.run_index import kept_generators
 
 # Fields of an event that are not curves.
 NOT_SERIES = frozenset({"event", "time", "step", "steps_per_s", "lr", "eta_s", "total", "total_steps", "epoch",
@@ -101,9 +102,10 @@ def _is_number(value) -> bool:
 
 
 def read_kind(run_dir: str | os.PathLike) -> str | None:
-    """The run's kind from RUN/config.json, or None."""
+    """The run's kind from RUN/config.json ("kind", or "experiment" in older runs), or None."""
     try:
-        kind = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8")).get("kind")
+        config = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+        kind = config.get("kind") or config.get("experiment")
     except (OSError, ValueError, AttributeError):
         return None
     return kind if isinstance(kind, str) else None
@@ -258,6 +260,20 @@ class RunState:
         keys.add(key)
 
     # -- read out ----------------------------------------------------------------------------------
+    def kept_generators(self) -> dict[int, Path]:
+        """{validation step: RUN/generators/step_N.weights.h5} this run kept (sidecar beside each)."""
+        return kept_generators(self.run_dir) if self.run_dir is not None else {}
+
+    def checkpoint(self, which: str | int = "best") -> Path | None:
+        """RUN/best.weights.h5 or RUN/latest.weights.h5 ("best" | "latest"), or the generator kept at
+        validation step `which` (an int); None when it (or its JSON sidecar) is not there yet."""
+        if self.run_dir is None:
+            return None
+        if isinstance(which, int):
+            return self.kept_generators().get(which)
+        path = self.run_dir / f"{which}.weights.h5"
+        return path if path.is_file() and path.with_name(f"{which}.json").is_file() else None
+
     @property
     def fraction(self) -> float | None:
         """step / total_steps in [0, 1], or None when the total is unknown."""

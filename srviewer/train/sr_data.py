@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from srviewer.core.conventions import downscale, mod_crop
+from srviewer.core.degrade import degrade
 from srviewer.core.images import read_image, to_uint8
 from srviewer.errors import DataError, ImageReadError
 from srviewer.train import net_probe
@@ -36,13 +37,17 @@ SAMPLE_PHOTOS = ("astronaut", "coffee", "rocket", "hubble_deep_field", "immunohi
 
 @dataclass
 class PairSet:
-    """HR images (uint8 HxWx3) and their LR (uint8 (H/s)x(W/s)x3), made with `kernel`."""
+    """HR images (uint8 HxWx3) and their LR (uint8 (H/s)x(W/s)x3), made with `kernel`.
+
+    skipped: (file, reason) for each file found but not used (unreadable, or too small).
+    """
 
     hr: list[np.ndarray]
     lr: list[np.ndarray]
     scale: int
     kernel: str
     names: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def find_images(folders: list[str | os.PathLike]) -> list[Path]:
@@ -75,51 +80,60 @@ def load_pairs(folders: list[str | os.PathLike], scale: int = 4, kernel: str = "
         try:
             with np.load(cache_file, allow_pickle=False) as data:
                 n = int(data["count"])
+                skipped = [tuple(str(x).split("\t", 1)) for x in data["skipped"]]   # KeyError: an older cache
                 return PairSet([data[f"hr{i}"] for i in range(n)], [data[f"lr{i}"] for i in range(n)],
-                               scale, kernel, [str(x) for x in data["names"]])
+                               scale, kernel, [str(x) for x in data["names"]], skipped)
         except Exception:  # noqa: BLE001 - a damaged cache is rebuilt
             pass
-    hrs, lrs, names = [], [], []
+    hrs, lrs, names, skipped = [], [], [], []
     for path in paths:
         try:
             img = read_image(path)
-        except ImageReadError:
+        except ImageReadError as exc:
+            skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
             continue
         hr = mod_crop(to_uint8(img.rgb), scale)
         if min(hr.shape[:2]) < min_size:
+            skipped.append((str(path), f"smaller than {min_size}x{min_size} pixels"))
             continue
         hrs.append(np.ascontiguousarray(hr))
         lrs.append(downscale(hr, scale, kernel))
         names.append(str(path))
     if not hrs:
         raise DataError(f"no readable image of at least {min_size}x{min_size} pixels under "
-                        f"{', '.join(map(str, folders))}")
+                        f"{', '.join(map(str, folders))} ({len(skipped)} files skipped)")
     if cache:
-        _save_cache(cache_file, hrs, lrs, names)
-    return PairSet(hrs, lrs, scale, kernel, names)
+        _save_cache(cache_file, hrs, lrs, names, skipped)
+    return PairSet(hrs, lrs, scale, kernel, names, skipped)
 
 
-def _save_cache(cache_file: Path, hrs, lrs, names) -> None:
+def _save_cache(cache_file: Path, hrs, lrs, names, skipped) -> None:
     from srviewer.core.atomic import atomic_write
 
     arrays = {f"hr{i}": a for i, a in enumerate(hrs)} | {f"lr{i}": a for i, a in enumerate(lrs)}
     try:
         with atomic_write(cache_file, "wb") as handle:
-            np.savez(handle, count=np.array(len(hrs)), names=np.array(names), **arrays)
+            np.savez(handle, count=np.array(len(hrs)), names=np.array(names),
+                     skipped=np.array([f"{f}\t{why}" for f, why in skipped], dtype=str), **arrays)
     except OSError:
         pass  # a cache is an optimisation only
 
 
 class PatchSampler:
-    """Random aligned patch pairs, deterministic in (seed, step): a resumed run draws new batches."""
+    """Random aligned patch pairs, deterministic in (seed, step): a resumed run draws new batches.
 
-    def __init__(self, pairs: PairSet, patch: int = 96, batch: int = 16, seed: int = 0):
+    With a `degradation` (train.degrade_spec.DegradationSpec) each patch's LR is made from its
+    (flipped, rotated) HR patch by a chain drawn for that patch, instead of sliced from the
+    clean LR."""
+
+    def __init__(self, pairs: PairSet, patch: int = 96, batch: int = 16, seed: int = 0, degradation=None):
         if patch % pairs.scale:
             raise DataError(f"patch size {patch} is not a multiple of the scale {pairs.scale}")
         usable = [i for i, hr in enumerate(pairs.hr) if min(hr.shape[:2]) >= patch]
         if not usable:
             raise DataError(f"no training image is at least {patch}x{patch} pixels")
         self.pairs, self.patch, self.batch, self.seed = pairs, patch, batch, seed
+        self.degradation = degradation
         self._usable = np.array(usable)
         areas = np.array([pairs.hr[i].shape[0] * pairs.hr[i].shape[1] for i in usable], dtype=np.float64)
         self._p = areas / areas.sum()  # bigger images give more patches
@@ -127,6 +141,7 @@ class PatchSampler:
     def batch_at(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """The batch for `step`: (lr, hr) float32 [0,1], shapes (B, p/s, p/s, 3) and (B, p, p, 3)."""
         rng = np.random.default_rng([self.seed, step])
+        chains = np.random.default_rng([self.seed, step, 17])   # the degradations' own stream: same patches
         s, p = self.pairs.scale, self.patch
         q = p // s
         lr_batch = np.empty((self.batch, q, q, 3), np.float32)
@@ -141,8 +156,12 @@ class PatchSampler:
             k = int(rng.integers(0, 4))
             if rng.random() < 0.5:
                 lr_patch, hr_patch = lr_patch[:, ::-1], hr_patch[:, ::-1]
-            lr_batch[b] = np.rot90(lr_patch, k) / 255.0
             hr_batch[b] = np.rot90(hr_patch, k) / 255.0
+            if self.degradation is None:
+                lr_batch[b] = np.rot90(lr_patch, k) / 255.0
+            else:
+                hr_seen = np.ascontiguousarray(np.rot90(hr_patch, k))
+                lr_batch[b] = degrade(hr_seen, self.degradation.sample(chains), s) / 255.0
         return lr_batch, hr_batch
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from srviewer.core.atomic import atomic_path, atomic_write_json
 from srviewer.core.lineage import LABELS
 from srviewer.errors import DataError, ModelFileError, SrviewerError
-from srviewer.train.events import EventLog, print_progress, read_events
+from srviewer.train.events import EventLog, print_progress
 from srviewer.train.run_index import GENERATORS_DIR, generator_name
 from srviewer.train.sr_config import SRConfig
 from srviewer.train.sr_data import PatchSampler, is_named_source, load_training_data, make_dataset
@@ -242,15 +242,22 @@ class SRTrainer:
             self.events.emit("finished", step=start, reason="done")
             return "done"
         pairs = load_training_data(cfg.data, cfg.scale, cfg.kernel, cfg.patch)
-        sampler = PatchSampler(pairs, cfg.patch, cfg.batch, cfg.seed)
+        degradation = cfg.degradation_spec()
+        sampler = PatchSampler(pairs, cfg.patch, cfg.batch, cfg.seed, degradation=degradation)
         batches = iter(make_dataset(sampler, start))
         if stop.clear_stale():
             self._say("removed a STOP file left from before this run started")
         for leftover in self.run_dir.glob(".*.tmp*"):   # a killed process's atomic writes never finished
             leftover.unlink(missing_ok=True)
+        skipped = [{"file": f, "reason": why} for f, why in pairs.skipped]
         self.events.emit("started", step=start, total_steps=cfg.steps, kind=cfg.kind, resumed=self.resumed,
-                         images=len(pairs.hr), machine=_machine())
-        self._say(f"{cfg.kind}: step {start} of {cfg.steps}, {len(pairs.hr)} training images")
+                         images=len(pairs.hr), skipped_images=len(skipped), skipped=skipped, machine=_machine())
+        self._say(f"{cfg.kind}: step {start} of {cfg.steps}, {len(pairs.hr)} training images"
+                  + (f", {len(skipped)} files skipped" if skipped else ""))
+        for item in skipped:
+            self._say(f"skipped {item['file']}: {item['reason']}")
+        if degradation is not None:
+            self._say(f"training LR degraded per patch: {degradation.describe()}; validation {degradation.val}")
         reason, tick, tick_step, t_last = "done", time.perf_counter(), start, time.perf_counter()
         step = start
         while step < cfg.steps:
@@ -346,18 +353,6 @@ class SRTrainer:
         if scores:
             sidecar["val_scores"] = scores
         atomic_write_json(self.run_dir / f"{name}.json", sidecar)
-
-
-def last_checkpoint_step(run_dir: Path) -> int | None:
-    """The step of the newest readable checkpoint of a run, from the manager's index."""
-    import tensorflow as tf
-
-    latest = tf.train.latest_checkpoint(str(Path(run_dir) / "checkpoints"))
-    return None if latest is None else int(latest.rsplit("-", 1)[-1])
-
-
-def validation_history(run_dir: Path) -> list[dict]:
-    return [e for e in read_events(run_dir) if e.get("event") == "val"]
 
 
 def check_data_readable(cfg: SRConfig) -> None:
