@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSplitt
                                QWidget)
 
 from srviewer.core import inspection_images
+from srviewer.core.lineage import caption, default_ticks
 from srviewer.core.result_cache import ResultCache
 from srviewer.core.session import ComparisonSession
 from srviewer.gui.compare_view import CompareView
@@ -103,11 +104,13 @@ class CompareTab(QWidget):
 
     # -- methods ----------------------------------------------------------------------------
     def refresh_methods(self, checked: list[str] | None = None) -> None:
+        """The method list in registry (lineage) order, each with its year; `checked` None ticks the
+        defaults (bicubic, SRCNN, SRResNet, SRGAN and any added model)."""
         entries = []
         for method in self.session.registry:
             ok, reason = method.availability()
-            entries.append((method.name, getattr(method, "label", method.name), ok, reason))
-        self.controls.set_methods(entries, checked)
+            entries.append((method.name, caption(method.name, getattr(method, "label", method.name)), ok, reason))
+        self.controls.set_methods(entries, default_ticks(self.session.registry.names()) if checked is None else checked)
 
     # -- user actions, forwarded to the session ---------------------------------------------
     def set_image(self, loaded, run: bool = True) -> None:
