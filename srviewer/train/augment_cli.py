@@ -40,6 +40,11 @@ def register(train_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-batches", type=int, default=None, help="cap batches per epoch (quick demos)")
     p.add_argument("--xla", action="store_true", default=None, help="XLA-compile the train step "
                    "(slower on CPU for ResNet50: 5.7 vs 3.4 s a batch of 16; try it on a GPU)")
+    p.add_argument("--seeds", default=None, help="repeat over these seeds (e.g. 0,1,2): OUT/seed_N each (the same command again "
+                   "continues a stopped one, finished seeds are kept), then "
+                   "OUT/augment.md + augment.json with mean ± std per variant (train/augment_seeds.py)")
+    p.add_argument("--report-dir", default=None, help="with --seeds: also copy the report there "
+                   "(e.g. docs/experiments)")
     p.set_defaults(func=main)
     return p
 
@@ -78,7 +83,18 @@ def main(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, on_signal)
     try:
-        augment.run_experiment(config, resume=resume, stop=stop, echo=sys.stdout)
+        if args.seeds:
+            from srviewer.train.augment_seeds import run_seeds
+
+            try:
+                seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
+            except ValueError:
+                raise SrviewerError(f"--seeds must be comma-separated integers, not {args.seeds!r}") from None
+            if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+                raise SrviewerError("--seeds needs at least two different seeds (a spread needs two)")
+            run_seeds(config, seeds, stop=stop, echo=sys.stdout, report_dir=args.report_dir)
+        else:
+            augment.run_experiment(config, resume=resume, stop=stop, echo=sys.stdout)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -41,6 +41,9 @@ _SR_FLAGS = {
     "init": (str, "SRGAN: the SRResNet run folder or .weights.h5 to start from"),
     "content_loss": (str, "SRGAN content loss: vgg54 (needs ImageNet VGG19 weights), l1 or mse"),
     "adv_weight": (float, "SRGAN adversarial weight (default 1e-3)"),
+    "gan_loss": (str, "SRGAN adversarial loss: bce (the paper, default) or ragan (ESRGAN's relativistic average)"),
+    "feature_matching": (float, "SRGAN: weight of L1 feature matching on the discriminator's features (0: off)"),
+    "texture_weight": (float, "SRGAN: weight of a Gram (texture) loss on a fixed random conv layer (0: off)"),
     "checkpoint_every": (int, "steps between checkpoints"),
     "val_every": (int, "steps between validations"),
     "log_every": (int, "steps between train events"),
@@ -53,7 +56,7 @@ _SR_FLAGS = {
 _DEFAULT_VAL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "sr-val" / "Set5" / "HR"
 # What a checkpoint holds: a resumed run cannot change these.
 _FROZEN_ON_RESUME = ("filters", "blocks", "batch_norm", "res_scale", "bicubic_residual", "n1", "n2", "d", "s", "m",
-                     "depth", "optimizer", "patch")
+                     "depth", "optimizer", "patch", "spectral_norm")
 
 
 def register(subparsers) -> None:
@@ -78,6 +81,8 @@ def register(subparsers) -> None:
                        help="batch norm in the residual blocks (the paper's; off trains faster)")
         p.add_argument("--bicubic-residual", dest="bicubic_residual", action=argparse.BooleanOptionalAction,
                        default=None, help="learn the residual over the bicubic upscale")
+        p.add_argument("--spectral-norm", dest="spectral_norm", action=argparse.BooleanOptionalAction,
+                       default=None, help="SRGAN: spectral normalisation in the discriminator (no batch norm)")
         p.add_argument("--keep-generators", dest="keep_generators", action=argparse.BooleanOptionalAction,
                        default=None, help="keep the generator of every validation step in RUN/generators/ "
                        "for `export --step` (6 MB each at 64 filters; default: srgan only)")
@@ -132,7 +137,7 @@ def _resolve(args) -> tuple:
                 from_file[key] = [str((base / v).resolve()) if not is_named_source(v) else v
                                   for v in value] if key == "data" else str((base / value).resolve())
         values.update(from_file)
-    for name in list(_SR_FLAGS) + ["batch_norm", "bicubic_residual", "keep_generators"]:
+    for name in list(_SR_FLAGS) + ["batch_norm", "bicubic_residual", "keep_generators", "spectral_norm"]:
         value = getattr(args, name, None)
         if value is None:
             continue

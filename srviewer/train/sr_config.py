@@ -55,6 +55,10 @@ class SRConfig:
     init: str | None = None                          # SRResNet run folder or .weights.h5 (+ .json)
     content_loss: str = "vgg54"                      # "vgg54", "l1" or "mse"
     adv_weight: float = 1e-3
+    gan_loss: str = "bce"                            # "bce" (the paper) or "ragan" (ESRGAN); train/gan_losses.py
+    feature_matching: float = 0.0                    # weight of L1 on the discriminator's features
+    texture_weight: float = 0.0                      # weight of the Gram loss on a fixed random conv layer
+    spectral_norm: bool = False                      # spectral normalisation in the discriminator
     # bookkeeping
     checkpoint_every: int = 250
     val_every: int = 250
@@ -85,6 +89,10 @@ class SRConfig:
             raise DataError(f"--loss must be mse or l1, not {self.loss!r}")
         if self.content_loss not in ("vgg54", "l1", "mse"):
             raise DataError(f"--content-loss must be vgg54, l1 or mse, not {self.content_loss!r}")
+        if self.gan_loss not in ("bce", "ragan"):
+            raise DataError(f"--gan-loss must be bce or ragan, not {self.gan_loss!r}")
+        if self.feature_matching < 0 or self.texture_weight < 0:
+            raise DataError("--feature-matching and --texture-weight must be 0 (off) or positive")
         if self.optimizer not in OPTIMIZERS:
             raise DataError(f"--optimizer must be adam or sgd, not {self.optimizer!r}")
         if self.clip < 0:

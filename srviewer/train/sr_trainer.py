@@ -100,7 +100,9 @@ class SRTrainer:
         tracked = {"step": self.step, "generator": self.generator, "g_opt": self.g_opt}
         self.discriminator = self.content = None
         if cfg.kind == "srgan":
-            self.discriminator = models.discriminator(hr_size=cfg.patch)
+            from srviewer.train.gan_losses import build_discriminator
+
+            self.discriminator = build_discriminator(cfg)
             self.d_opt = keras.optimizers.Adam(schedule)
             self.d_opt.build(self.discriminator.trainable_variables)
             tracked |= {"discriminator": self.discriminator, "d_opt": self.d_opt}
@@ -190,7 +192,9 @@ class SRTrainer:
                 self.g_opt.apply_gradients(zip(grads, self.generator.trainable_variables))
                 return {"loss": loss}
         else:
-            bce = lambda y, p: tf.reduce_mean(-(y * tf.math.log(p + 1e-7) + (1 - y) * tf.math.log(1 - p + 1e-7)))  # noqa: E731
+            from srviewer.train.gan_losses import GanObjective
+
+            objective = GanObjective(cfg, self.discriminator)
 
             def content_loss(sr, hr):
                 if self.content is None:
@@ -201,17 +205,13 @@ class SRTrainer:
             def step(lr, hr):
                 with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
                     sr = self.generator(lr, training=True)
-                    real = self.discriminator(hr, training=True)
-                    fake = self.discriminator(sr, training=True)
                     c_loss = content_loss(sr, hr)
-                    adv = bce(tf.ones_like(fake), fake)
-                    g_loss = c_loss + cfg.adv_weight * adv
-                    d_loss = bce(tf.ones_like(real), real) + bce(tf.zeros_like(fake), fake)
+                    adversarial, d_loss, logs = objective(sr, hr)   # train/gan_losses.py: the recipe
+                    g_loss = c_loss + adversarial
                 g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
                 self.g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
                 self.d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
-                return {"loss": g_loss, "content_loss": c_loss, "adv_loss": adv, "d_loss": d_loss,
-                        "d_real": tf.reduce_mean(real), "d_fake": tf.reduce_mean(fake)}
+                return {"loss": g_loss, "content_loss": c_loss, **logs}
         return tf.function(step, jit_compile=jit)
 
     def _compiled_step(self, lr, hr):
