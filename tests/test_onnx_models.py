@@ -257,3 +257,17 @@ def test_the_tile_overlap_follows_the_receptive_field(tmp_path, rng):
     short = methods.MethodRegistry().add_model_file(path)
     short.tile = 8
     assert np.abs(short.upscale(lr) - whole).max() > 1e-4
+
+
+def test_a_sidecar_names_the_format_of_an_unknown_suffix_and_is_not_used_for_another_format(tmp_path):
+    import shutil
+
+    path = onnx_models.build(tmp_path / "m.onnx")
+    load_predictor(path, LoadOptions(scale=4))                  # writes m.json with model_format "onnx"
+    renamed = tmp_path / "m.model"
+    shutil.copy(path, renamed)                                 # an unknown suffix: the sidecar names the loader
+    assert load_predictor(renamed, LoadOptions(scale=4)).format == "onnx"
+    (tmp_path / "m.keras").write_bytes(b"PK not really")     # a Keras file sharing m.json: it is not used for it
+    with pytest.raises(ModelFileError, match="m.keras: not a loadable .keras model"):
+        load_predictor(tmp_path / "m.keras", LoadOptions(scale=4))
+    assert json.loads((tmp_path / "m.json").read_text())["model_format"] == "onnx"
