@@ -128,6 +128,10 @@ class ModelMethod(Method):
                 return False, f"{self._shown_path(sidecar)} not found (it says which architecture the weights are for)"
         return True, ""
 
+    def train_hint(self) -> str:
+        """The command that trains this shipped method's weights when the file is missing, else ''."""
+        return self.missing_hint if self.missing_hint and not self.path.exists() else ""
+
     @staticmethod
     def _shown_path(path: Path) -> str:
         for base in (weights_dir().parent, Path.cwd()):
