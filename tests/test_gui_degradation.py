@@ -5,30 +5,7 @@ import pytest
 
 from srviewer.core import degrade as dg
 from srviewer.core.images import write_image
-from srviewer.core.methods import BicubicMethod, MethodRegistry
-from srviewer.gui.app import configure_pyqtgraph
-from srviewer.gui.settings import WindowSettings
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    configure_pyqtgraph()
-    from PySide6.QtCore import QSettings
-
-    from srviewer.gui.main_window import MainWindow
-
-    registry = MethodRegistry()
-    registry.register(BicubicMethod("matlab"))
-    registry.register(BicubicMethod("opencv", name="bicubic_cv"))
-    settings = WindowSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    win = MainWindow(registry, settings=settings, show_dialogs=False)
-    qtbot.addWidget(win)
-    win.compare.refresh_methods(["bicubic", "bicubic_cv"])
-    win.resize(1400, 950)
-    win.show()
-    yield win
-    win.compare.runner.wait_all(5000)
-    win.compare.degradation.wait_all(5000)
+from test_gui_window import settings, window  # noqa: F401 - the same window (bicubic, bicubic_cv ticked)
 
 
 @pytest.fixture
@@ -111,3 +88,17 @@ def test_gui_bad_degrade_is_one_line_before_any_window(capsys):
     assert main(["gui", "--degrade", "noise=abc"]) == 2
     err = capsys.readouterr().err.strip()
     assert "noise=abc" in err and len(err.splitlines()) == 1
+
+
+def test_the_chain_is_kept_in_the_settings(qtbot, window, settings):
+    from srviewer.gui.main_window import MainWindow
+
+    panel = window.compare.degradation.panel
+    panel.blur.setValue(0.8)
+    panel.kernel.setCurrentIndex(panel.kernel.findData("area"))
+    panel.jpeg_on.setChecked(True)
+    window.save_settings()
+    again = MainWindow(window.registry, settings=settings, show_dialogs=False)
+    qtbot.addWidget(again)
+    assert str(again.compare.degradation.chain()) == "blur=0.8,kernel=area,jpeg=75"
+    assert not again.compare.degradation.panel.kernel_follows()

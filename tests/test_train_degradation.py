@@ -8,11 +8,11 @@ import pytest
 from srviewer.cli import main
 from srviewer.core import degrade as dg
 from srviewer.core.conventions import downscale
-from srviewer.core.images import write_image
 from srviewer.errors import DataError
 from srviewer.train.degrade_spec import parse_spec
 from srviewer.train.events import read_events
 from srviewer.train.sr_data import PairSet, PatchSampler
+from test_train_sr import data_dirs  # noqa: F401 - six 48x48 training and two validation images
 
 
 def _pairs(rng, n=3, side=64):
@@ -63,22 +63,11 @@ def test_sampler_degrades_each_patch_from_its_own_hr(rng):
     assert not np.array_equal(noisy.batch_at(6)[0][0], lr_n[0])
 
 
-def _data(tmp_path, rng):
-    train, val = tmp_path / "train", tmp_path / "val"
-    for folder, count in ((train, 6), (val, 2)):
-        for i in range(count):
-            y, x = np.mgrid[0:48, 0:48]
-            base = np.stack([np.sin(x / (3 + i)), np.cos(y / (4 + i)), np.sin((x + y) / 5)], -1)
-            write_image(folder / f"img_{i}.png",
-                        ((base + 1) * 110 + rng.normal(0, 6, base.shape)).clip(0, 255).astype(np.uint8))
-    return train, val
-
-
-def test_training_on_degraded_patches_lowers_the_loss_and_validates_clean(tmp_path, rng):
+def test_training_on_degraded_patches_lowers_the_loss_and_validates_clean(tmp_path, data_dirs):
     from srviewer.core.images import read_image
     from srviewer.train.sr_validate import Validator
 
-    train, val = _data(tmp_path, rng)
+    train, val = data_dirs
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"degradation": {"blur": [0, 1.5], "noise": [0, 10], "jpeg": [50, 95]}}))
     run = tmp_path / "run"
@@ -103,8 +92,8 @@ def test_training_on_degraded_patches_lowers_the_loss_and_validates_clean(tmp_pa
     assert np.array_equal(asked.items[0][2], dg.degrade(hr, dg.parse_chain(asked.chains[0])))
 
 
-def test_bad_degradation_in_a_config_is_one_line_exit_2(tmp_path, rng, capsys):
-    train, _ = _data(tmp_path, rng)
+def test_bad_degradation_in_a_config_is_one_line_exit_2(tmp_path, data_dirs, capsys):
+    train, _ = data_dirs
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"degradation": {"noise": [10, 0]}}))
     assert main(["train", "srcnn", "--config", str(config), "--data", str(train), "--out", str(tmp_path / "r")]) == 2

@@ -137,13 +137,15 @@ class ComparisonSession:
         """The chain the next run's LR is made with (the kernel alone unless a degradation is set)."""
         return self.degradation if self.degradation is not None else Chain(kernel=self.kernel)
 
-    def preview_lr(self):
-        """The LR (RGB uint8) the next reference run will see, made now without running any method;
-        None without an image, in blind mode or for an image too small to degrade."""
-        if self.image is None or self.mode != "reference":
+    def preview_lr(self, chain=None):
+        """The LR (RGB uint8) the next reference run will see (with `chain`, default `self.chain()`),
+        made now without running any method; None without an image, in blind mode or for an image
+        too small to degrade. Safe to call from a worker thread (it only reads the session)."""
+        image = self.image
+        if image is None or self.mode != "reference":
             return None
         try:
-            return to_uint8(degrade(self.image.rgb, self.chain(), self.scale))
+            return to_uint8(degrade(image.rgb, chain if chain is not None else self.chain(), self.scale))
         except ValueError:
             return None
 

@@ -12,9 +12,11 @@ import math
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from srviewer.core import inspection_images
+from srviewer.core.lineage import caption, default_ticks
 from srviewer.core.result_cache import ResultCache
 from srviewer.core.session import ComparisonSession
 from srviewer.gui.compare_view import CompareView
@@ -58,8 +60,14 @@ class CompareTab(QWidget):
         column = QVBoxLayout()
         column.addWidget(right, 1)
         column.addWidget(self.readout)
+        side = QScrollArea()            # the controls scroll rather than hold the window taller than the screen
+        side.setWidget(self.controls)
+        side.setWidgetResizable(True)
+        side.setFrameShape(QFrame.NoFrame)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        side.setMinimumWidth(self.controls.sizeHint().width() + side.verticalScrollBar().sizeHint().width())
         layout = QHBoxLayout(self)
-        layout.addWidget(self.controls)
+        layout.addWidget(side)
         layout.addLayout(column, 1)
 
         self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True, crop_y_only=True)
@@ -96,11 +104,15 @@ class CompareTab(QWidget):
 
     # -- methods ----------------------------------------------------------------------------
     def refresh_methods(self, checked: list[str] | None = None) -> None:
+        """The method list in registry (lineage) order, each with its year; `checked` None ticks the
+        defaults (bicubic, SRCNN, SRResNet, SRGAN and any added model)."""
         entries = []
         for method in self.session.registry:
             ok, reason = method.availability()
-            entries.append((method.name, getattr(method, "label", method.name), ok, reason))
-        self.controls.set_methods(entries, checked)
+            hint = getattr(method, "train_hint", lambda: "")()      # shipped weights missing: how to train them
+            entries.append((method.name, caption(method.name, getattr(method, "label", method.name)), ok, reason,
+                            hint or reason))
+        self.controls.set_methods(entries, default_ticks(self.session.registry.names()) if checked is None else checked)
 
     # -- user actions, forwarded to the session ---------------------------------------------
     def set_image(self, loaded, run: bool = True) -> None:

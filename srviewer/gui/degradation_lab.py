@@ -5,7 +5,7 @@ reference mode only) and a *Sweep* page next to Crops/Inspect. Each change of th
 the tab's core.session.ComparisonSession (`set_degradation`), and, a moment later, the LR panel
 shows the session's `preview_lr()` (the core makes it; no method runs until Run). Captions name
 the chain that made each result's LR. *Plot sweep* runs core.sweep.sweep_image on the current
-image in a `SweepRunner` thread and shows core.sweep.sweep_plot's figure.
+image in a `LatestRunner` thread (the live LR is made in another) and shows core.sweep.sweep_plot's figure.
 """
 
 from __future__ import annotations
@@ -17,27 +17,27 @@ from PySide6.QtWidgets import QLabel, QScrollArea
 
 from srviewer.core import inspection_images
 from srviewer.core.cancel import CancelToken
+from srviewer.core.degrade import parse_chain
 from srviewer.core.sweep import SweepResult, parse_sweep, sweep_image, sweep_plot
 from srviewer.errors import Cancelled, SrviewerError
 from srviewer.gui.crop_panel import to_pixmap
 from srviewer.gui.degradation_panel import DegradationPanel
+from srviewer.gui.workers import reap_finished
 
 PREVIEW_DELAY_MS = 80
 
 
-class _SweepThread(QThread):
+class _JobThread(QThread):
     progressed = Signal(int, str)
-    ended = Signal(int, object, str)     # job id, SweepResult or None, error message
+    ended = Signal(int, object, str)     # job id, the result or None, error message ("cancelled")
 
-    def __init__(self, job_id, args, token: CancelToken):
+    def __init__(self, job_id, fn, token: CancelToken):
         super().__init__()
-        self.job_id, self.args, self.token = job_id, args, token
+        self.job_id, self.fn, self.token = job_id, fn, token
 
     def run(self) -> None:
         try:
-            result = sweep_image(*self.args, cancel=self.token,
-                                 progress=lambda done, total, text: self.progressed.emit(
-                                     self.job_id, f"{done}/{total}: {text}"))
+            result = self.fn(self.token, lambda text: self.progressed.emit(self.job_id, text))
             self.ended.emit(self.job_id, result, "")
         except Cancelled:
             self.ended.emit(self.job_id, None, "cancelled")
@@ -48,22 +48,27 @@ class _SweepThread(QThread):
             self.ended.emit(self.job_id, None, f"{type(exc).__name__}: {exc}")
 
 
-class SweepRunner(QObject):
-    """One sweep at a time (a new one cancels the last); signals arrive in the GUI thread."""
+class LatestRunner(QObject):
+    """Runs fn(cancel_token, progress(text)) -> result off the GUI thread, one job at a time: a new
+    job cancels the last, whose outcome is then dropped. Signals arrive in the GUI thread."""
 
     progressed = Signal(str)
-    finished = Signal(object)    # SweepResult
+    finished = Signal(object)
     failed = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._job, self._token, self._threads = 0, None, {}
 
-    def start(self, sweep, hr, methods, registry, scale: int, is_grey: bool) -> None:
+    @property
+    def busy(self) -> bool:
+        return self._token is not None
+
+    def start(self, fn) -> None:
         self.cancel()
         self._job += 1
         self._token = CancelToken()
-        thread = _SweepThread(self._job, (sweep, hr, methods, registry, scale, is_grey), self._token)
+        thread = _JobThread(self._job, fn, self._token)
         thread.progressed.connect(self._on_progressed)
         thread.ended.connect(self._on_ended)
         thread.finished.connect(self._on_thread_finished)
@@ -90,17 +95,14 @@ class SweepRunner(QObject):
         if job != self._job or self._token is None:
             return
         self._token = None
-        if result is not None:
-            self.finished.emit(result)
-        else:
+        if message:
             self.failed.emit(message)
+        else:
+            self.finished.emit(result)
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        for job, thread in list(self._threads.items()):
-            if thread.isFinished():
-                del self._threads[job]
-                thread.deleteLater()
+        reap_finished(self._threads)
 
 
 class DegradationLab(QObject):
@@ -119,11 +121,13 @@ class DegradationLab(QObject):
         tab.lower.addTab(self.sweep_page, "Sweep")
         self.last_sweep: SweepResult | None = None
         self.previewing = False          # the LR panel shows a chain the results were not made with
-        self.runner = SweepRunner(self)
+        self.runner = LatestRunner(self)           # the sweep
+        self.previewer = LatestRunner(self)        # the live LR
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
         self._timer.timeout.connect(self.preview)
+        self.previewer.finished.connect(self._on_preview_ready)
         controls = tab.controls
         self.panel.chain_changed.connect(self._on_chain_changed)
         self.panel.sweep_requested.connect(self.start_sweep)
@@ -151,16 +155,23 @@ class DegradationLab(QObject):
 
     # -- the LR panel, live --------------------------------------------------------------------
     def preview(self) -> None:
-        """Show the LR the next run will see (made by the core now); the results stay until Run."""
+        """Make the LR the next run will see (the core, in a worker thread); the results stay until Run."""
+        session = self.session
+        prepared = session.prepared
+        if prepared is None or prepared.hr is None or "LR" not in self.tab.view.panels or session.running:
+            return
+        chain = session.chain()
+        self.previewer.start(lambda _token, _progress: (chain, session.preview_lr(chain)))
+
+    def _on_preview_ready(self, outcome) -> None:
+        chain, lr = outcome
         session, view = self.session, self.tab.view
         prepared = session.prepared
-        if prepared is None or prepared.hr is None or "LR" not in view.panels or session.running:
-            return
-        lr = session.preview_lr()
-        if lr is None or lr.shape != prepared.lr.shape:
-            return
+        if (lr is None or prepared is None or lr.shape != prepared.lr.shape or chain != session.chain()
+                or "LR" not in view.panels or session.running):
+            return   # stale: the image, the settings or the run moved on
         view.set_image("LR", lr, scale=session.scale)
-        self.previewing = str(session.chain()) != prepared.degradation
+        self.previewing = str(chain) != prepared.degradation
         if session.crop is not None:
             self.tab.crops.show_crop("LR", inspection_images.magnified(lr, session.crop_in_lr(), session.scale * 3),
                                      "input, nearest" + (" (preview)" if self.previewing else ""))
@@ -209,7 +220,10 @@ class DegradationLab(QObject):
             return False
         self.sweep_label.setText(f"Sweeping {sweep.key} over {', '.join(f'{v:g}' for v in sweep.values)}…")
         self.tab.lower.setCurrentWidget(self.sweep_page)
-        self.runner.start(sweep, session.image.rgb, methods, session.registry, session.scale, session.image.is_grey)
+        image, registry, scale = session.image, session.registry, session.scale
+        self.runner.start(lambda token, progress: sweep_image(
+            sweep, image.rgb, methods, registry, scale, image.is_grey, cancel=token,
+            progress=lambda done, total, text: progress(f"{done}/{total}: {text}")))
         return True
 
     def _on_sweep_finished(self, result: SweepResult) -> None:
@@ -224,5 +238,22 @@ class DegradationLab(QObject):
         if text != "cancelled":
             self.tab.message.emit("error", f"sweep: {text}")
 
+    # -- settings ------------------------------------------------------------------------------
+    def save(self, settings) -> None:
+        """Keep the panel's chain in the window's settings (gui.settings.WindowSettings)."""
+        settings.set("degradation", str(self.chain()))
+        settings.set("degradation_kernel_follows", "yes" if self.panel.kernel_follows() else "no")
+
+    def restore(self, settings) -> None:
+        text = settings.get("degradation")
+        if not text:
+            return
+        try:
+            chain = parse_chain(str(text))
+        except SrviewerError:   # a chain an older or newer srviewer wrote: start clean
+            return
+        self.panel.set_chain(chain, kernel_follows=settings.get("degradation_kernel_follows", "yes") == "yes")
+
     def wait_all(self, ms: int = 5000) -> None:
         self.runner.wait_all(ms)
+        self.previewer.wait_all(ms)

@@ -28,6 +28,13 @@ def _spin(low: float, high: float, step: float, decimals: int = 1, suffix: str =
     return spin
 
 
+def _row(*widgets) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget)
+    return row
+
+
 class DegradationPanel(QGroupBox):
     chain_changed = Signal()
     sweep_requested = Signal(str)
@@ -67,28 +74,14 @@ class DegradationPanel(QGroupBox):
         self.sweep_button.clicked.connect(
             lambda: self.sweep_requested.emit(f"{self.sweep_key.currentData()}={self.sweep_values.text()}"))
 
-        blur_row = QHBoxLayout()
-        for w in (self.blur, self.anisotropic):
-            blur_row.addWidget(w)
-        aniso_row = QHBoxLayout()
-        for w in (self.blur_minor, self.angle):
-            aniso_row.addWidget(w)
-        noise_row = QHBoxLayout()
-        for w in (self.noise, self.noise_grey):
-            noise_row.addWidget(w)
-        jpeg_row = QHBoxLayout()
-        for w in (self.jpeg_on, self.jpeg):
-            jpeg_row.addWidget(w)
-        sweep_row = QHBoxLayout()
-        for w in (self.sweep_key, self.sweep_values):
-            sweep_row.addWidget(w)
+        sweep_row = _row(self.sweep_key, self.sweep_values)
         sweep_row.setStretch(1, 1)
         form = QFormLayout(self)
-        form.addRow("Blur σ", blur_row)
-        form.addRow("across, angle", aniso_row)
+        form.addRow("Blur σ", _row(self.blur, self.anisotropic))
+        form.addRow("across, angle", _row(self.blur_minor, self.angle))
         form.addRow("Downscale", self.kernel)
-        form.addRow("Noise σ", noise_row)
-        form.addRow("Compress", jpeg_row)
+        form.addRow("Noise σ", _row(self.noise, self.noise_grey))
+        form.addRow("Compress", _row(self.jpeg_on, self.jpeg))
         form.addRow("Seed", self.seed)
         form.addRow("Sweep", sweep_row)
         form.addRow("", self.sweep_button)
