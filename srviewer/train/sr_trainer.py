@@ -110,8 +110,15 @@ class SRTrainer:
         self.manager = tf.train.CheckpointManager(self.ckpt, str(self.run_dir / "checkpoints"), max_to_keep=cfg.keep)
         self.state_path = self.run_dir / "state.json"
         self.state = {"best_psnr_y": -math.inf, "best_step": None, "train_seconds": 0.0}
-        if self.manager.latest_checkpoint:
-            self.ckpt.restore(self.manager.latest_checkpoint).expect_partial()
+        from srviewer.train import compact_state
+
+        if self.manager.latest_checkpoint or compact_state.exists(self.run_dir):
+            if self.manager.latest_checkpoint:
+                self.ckpt.restore(self.manager.latest_checkpoint).expect_partial()
+            else:   # a GAN run carried without its checkpoints (train/compact_state.py)
+                meta = compact_state.load(self, self.run_dir / compact_state.FILE)
+                self._say(f"resumed from {compact_state.FILE} at step {meta['step']} (weights in float16, "
+                          f"optimizer slots {meta['slots']})")
             if self.state_path.exists():
                 self.state.update(json.loads(self.state_path.read_text()))
             best_json = self.run_dir / "best.json"
@@ -325,6 +332,10 @@ class SRTrainer:
         try:
             path = self.manager.save(checkpoint_number=step)
             self.export_weights("latest", step, None)
+            if self.discriminator is not None:   # the GAN's state the repository can hold
+                from srviewer.train import compact_state
+
+                compact_state.save(self, self.run_dir / compact_state.FILE)
             atomic_write_json(self.state_path, self.state)
         except (OSError, self.tf.errors.OpError) as exc:   # a full disk, a read-only folder
             raise self._write_failed(f"the checkpoint of step {step}", exc) from None
