@@ -109,7 +109,9 @@ class CompareTab(QWidget):
         entries = []
         for method in self.session.registry:
             ok, reason = method.availability()
-            entries.append((method.name, caption(method.name, getattr(method, "label", method.name)), ok, reason))
+            hint = getattr(method, "train_hint", lambda: "")()      # shipped weights missing: how to train them
+            entries.append((method.name, caption(method.name, getattr(method, "label", method.name)), ok, reason,
+                            hint or reason))
         self.controls.set_methods(entries, default_ticks(self.session.registry.names()) if checked is None else checked)
 
     # -- user actions, forwarded to the session ---------------------------------------------
