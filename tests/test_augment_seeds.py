@@ -28,7 +28,7 @@ def colour_folder(tmp_path):
 
 def test_two_seeds_write_the_report_the_json_and_a_past_run(colour_folder, tmp_path, capsys):
     out, docs = tmp_path / "exp", tmp_path / "docs" / "experiments"
-    argv = ["train", "augment", "--data", str(colour_folder), "--out", str(out), "--model", "tiny", "--weights",
+    argv = ["train", "augment", "--data", str(colour_folder), "--out", str(out), "--model", "small", "--weights",
             "none", "--size", "24", "--epochs", "1", "--batch", "6", "--lr", "5e-3", "--variants", "none,cutmix",
             "--seeds", "0,1", "--report-dir", str(docs)]
     assert main(argv) == 0

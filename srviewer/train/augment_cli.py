@@ -25,7 +25,8 @@ def register(train_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", help="run folder to create")
     p.add_argument("--resume", metavar="RUN", help="continue a stopped run (flags given override its config)")
     p.add_argument("--variants", default=None, help=f"comma-separated (default {ALL_VARIANTS})")
-    p.add_argument("--model", choices=("resnet50", "tiny"), default=None, help="default resnet50")
+    p.add_argument("--model", choices=("resnet50", "small", "tiny"), default=None,
+                   help="default resnet50; small: a from-scratch 8-conv CNN sized for a CPU (with --size 64)")
     p.add_argument("--weights", choices=("imagenet", "none"), default=None, help="default imagenet")
     p.add_argument("--epochs", type=int, default=None, help="default 3 (ResNet50 from scratch: ~4.5 min an epoch per variant on 2 CPU cores)")
     p.add_argument("--batch", type=int, default=None, help="default 16")
