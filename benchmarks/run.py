@@ -20,6 +20,10 @@ trained file is needed.
             the largest gap of a 10 ms timer during a 512x512 SRGAN comparison in the window;
             `srviewer` start to all four results on the sample photo (the shipped weights, the models
             preloaded from the moment the window shows), and a second Run on the same image
+- formats:  one random-weight SRResNet as Keras (.weights.h5), ONNX (onnxruntime) and SavedModel,
+            each loaded through srviewer's format seam in its own child: ModelMethod.upscale on a
+            510x339 LR (128x128 --quick), median seconds, peak RSS, and how far each output is
+            from the Keras one (benchmarks/formats_bench.py)
 - train:    SRResNet steps/s with the real input pipeline against one batch in memory
             (benchmarks/train_sr_input.py); input_overhead = 1 - pipeline/in-memory
 --quick: fewer repeats, a smaller training model, and the 4000x3000 case with a small
@@ -45,7 +49,12 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "gui_results", "train")
+sys.path.insert(0, str(REPO / "benchmarks"))
+import bicubic_cases  # noqa: E402 - the bicubic rows (issue 18), beside this file
+import formats_bench  # noqa: E402 - the model-formats rows (issue 14)
+CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "gui_results", "train",
+         "bicubic", "big_photo", "formats_keras", "formats_onnx", "formats_saved_model")
+FORMATS_DIR = "SRVIEWER_BENCH_FORMATS"   # the folder of the formats cases' exports (formats_bench.py)
 GIB = 2**30
 
 
@@ -143,7 +152,7 @@ def case_upscale_srviewer(quick: bool) -> dict:
         method.load()
         out["device"] = tf_runtime.device_description()
         out["xla"] = tf_runtime.xla_choice()       # what the auto choice timed, when loading made the predictor
-        out["flops_510x339"] = conv_flops(method._loaded.model, 339, 510)   # noqa: SLF001
+        out["flops_510x339"] = conv_flops(method._loaded.raw.keras_model, 339, 510)   # noqa: SLF001
         for h, w in ((128, 128), (339, 510)):
             lr = _lr(h, w)
             med, times = _median_time(lambda: method.upscale(lr), 2 if quick else 5)
@@ -162,7 +171,7 @@ def case_upscale_srviewer(quick: bool) -> dict:
         mixed.precision = "mixed"                  # 16-bit compute: bfloat16 on CPU, float16 on GPU
         mixed.load()
         med, times = _median_time(lambda: mixed.upscale(lr), 2 if quick else 5)
-        out["mixed_510x339"] = {"seconds": med, "times": times, "dtype": mixed._predict.precision,   # noqa: SLF001
+        out["mixed_510x339"] = {"seconds": med, "times": times, "dtype": mixed._loaded.run.predict.precision,   # noqa: SLF001
                                 "max_abs_diff": float(np.abs(mixed.upscale(lr) - method.upscale(lr)).max())}
     out["peak_rss_gib"] = _peak_rss_gib()
     return out
@@ -385,6 +394,29 @@ def case_train(quick: bool) -> dict:
             "settings": " ".join(args) or "defaults (16 blocks, batch 16, patch 96)", "data": [str(d) for d in data]}
 
 
+def _formats_case(name: str, quick: bool) -> dict:
+    return formats_bench.run_format(name, Path(os.environ[FORMATS_DIR]), quick)
+
+
+def case_formats_keras(quick: bool) -> dict:
+    return _formats_case("keras", quick)
+
+
+def case_formats_onnx(quick: bool) -> dict:
+    return _formats_case("onnx", quick)
+
+
+def case_formats_saved_model(quick: bool) -> dict:
+    return _formats_case("saved_model", quick)
+
+
+def _export_formats(folder: Path) -> None:
+    """formats_bench.export_all in a child Python (TensorFlow stays out of this process)."""
+    code = (f"import sys; from pathlib import Path; sys.path[:0] = [{str(REPO)!r}, {str(Path(__file__).parent)!r}]; "
+            f"import formats_bench; formats_bench.export_all(Path({str(folder)!r}))")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=900)
+
+
 # -- the parent ----------------------------------------------------------------------------
 def _run_case(name: str, quick: bool, timeout: float) -> dict:
     cmd = [sys.executable, __file__, "--case", name] + (["--quick"] if quick else [])
@@ -401,13 +433,18 @@ def _run_case(name: str, quick: bool, timeout: float) -> dict:
 
 def collect(quick: bool, only: list[str]) -> dict:
     raw = {}
-    for name in CASES:
-        if only and not any(name.startswith(o) for o in only):
-            continue
-        t0 = time.perf_counter()
-        raw[name] = _run_case(name, quick, timeout=3600)
-        raw[name]["wall_s"] = round(time.perf_counter() - t0, 1)
-        print(f"[{name}: {raw[name]['wall_s']} s]", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory() as formats_dir:
+        os.environ[FORMATS_DIR] = formats_dir
+        for name in CASES:
+            if only and not any(name.startswith(o) for o in only):
+                continue
+            if name.startswith("formats_") and not any(n.startswith("formats_") for n in raw):
+                _export_formats(Path(formats_dir))
+            t0 = time.perf_counter()
+            raw[name] = _run_case(name, quick, timeout=3600)
+            raw[name]["wall_s"] = round(time.perf_counter() - t0, 1)
+            print(f"[{name}: {raw[name]['wall_s']} s]", file=sys.stderr, flush=True)
+        raw["formats_diff"] = formats_bench.max_diffs(Path(formats_dir))
     return summarise(raw, quick)
 
 
@@ -416,7 +453,7 @@ def summarise(raw: dict, quick: bool) -> dict:
     gflops = g("conv", "gflops")
     flops = g("upscale_srviewer", "flops_510x339")
     result = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+        "machine": {"platform": platform.platform(), "cpu": _cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "device": g("upscale_srviewer", "device"), "quick": quick,
                     "load_average": os.getloadavg()[0]},
         "conv": {k: g("conv", k) for k in ("gflops", "median_gflops", "engine", "gflops_xla", "gflops_plain")},
@@ -430,6 +467,10 @@ def summarise(raw: dict, quick: bool) -> dict:
                 "results_s": g("gui_results", "first_s"), "second_run_s": g("gui_results", "second_s"),
                 "results": g("gui_results", "results")},
         "train": {k: g("train", k) for k in ("input_overhead", "pipeline_steps_s", "in_memory_steps_s", "settings")},
+        "bicubic": bicubic_cases.summary(g),
+        "formats": {fmt: {k: g(f"formats_{fmt}", k) for k in ("seconds", "peak_rss_gib", "size", "device", "load_s")}
+                    | {"max_abs_diff_vs_keras": (raw.get("formats_diff") or {}).get(fmt)}
+                    for fmt in ("keras", "onnx", "saved_model")},
     }
     for size in ("510x339", "128x128"):
         ours, naive = g("upscale_srviewer", size, "seconds"), g("upscale_naive", size, "seconds")
@@ -446,7 +487,7 @@ def summarise(raw: dict, quick: bool) -> dict:
             entry["mixed_dtype"] = g("upscale_srviewer", "mixed_510x339", "dtype")
             entry["mixed_max_abs_diff"] = g("upscale_srviewer", "mixed_510x339", "max_abs_diff")
         result["upscale"][f"srgan_{size}"] = entry
-    errors = {name: r["error"] for name, r in raw.items() if "error" in r}
+    errors = {name: r["error"] for name, r in raw.items() if isinstance(r, dict) and "error" in r}
     if errors:
         result["errors"] = errors
     return result
@@ -499,18 +540,34 @@ def table(r: dict) -> str:
         ("start to all results on the sample", f"{_f(r['gui'].get('results_s'), '.2f')} s",
          f"aim 6 s; {r['gui'].get('results')}"),
         ("second Run on the same image", f"{_f(r['gui'].get('second_run_s'), '.2f')} s", "aim 1 s; results kept"),
+        *[(f"SRResNet {fmt} {f.get('size') or ''}", f"{_f(f.get('seconds'), '.2f')} s",
+           f"peak RSS {_f(f.get('peak_rss_gib'), '.2f')} GiB; load {_f(f.get('load_s'), '.1f')} s; {f.get('device')}"
+           + ("" if fmt == "keras" else f"; max |diff| vs Keras {_f(f.get('max_abs_diff_vs_keras'), '.1e')}"))
+          for fmt, f in r.get("formats", {}).items()],
         ("training input overhead", f"{_f((r['train']['input_overhead'] or 0) * 100 if r['train']['input_overhead'] is not None else None, '+.1f')} %",
          f"{_f(r['train']['pipeline_steps_s'], '.3f')} vs {_f(r['train']['in_memory_steps_s'], '.3f')} steps/s"),
     ]
+    rows += bicubic_cases.rows(r.get("bicubic") or {}, _f)
     width = max(len(a) for a, _, _ in rows)
     lines = [f"{'case':<{width}}  {'figure':>18}  notes", "-" * (width + 40)]
     lines += [f"{a:<{width}}  {b:>18}  {c}" for a, b, c in rows]
     m = r["machine"]
-    lines.append(f"machine: {m['platform']}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
+    lines.append(f"machine: {m['platform']}, {m.get('cpu')}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
                  + (", --quick" if m["quick"] else ""))
     for name, err in r.get("errors", {}).items():
         lines.append(f"error in {name}: {err}")
     return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    """The host's CPU as `lscpu` names it (hosts differ between sessions: name it beside the figures)."""
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def _ratio(a, b) -> str:
@@ -521,11 +578,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="srviewer benchmarks")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller models where noted")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    ap.add_argument("--only", default="", help="comma-separated case prefixes (conv,upscale,large,metrics,gui,train)")
+    ap.add_argument("--only", default="", help="comma-separated case prefixes (conv,upscale,large,metrics,gui,train,bicubic,big_photo,formats)")
     ap.add_argument("--case", help=argparse.SUPPRESS)   # internal: run one case in this process
     args = ap.parse_args(argv)
     if args.case:
-        result = globals()[f"case_{args.case}"](args.quick)
+        case = globals().get(f"case_{args.case}") or getattr(bicubic_cases, f"case_{args.case}")
+        result = case(args.quick)
         print("RESULT " + json.dumps(result, default=float))
         return 0
     result = collect(args.quick, [o for o in args.only.split(",") if o])

@@ -2,6 +2,7 @@
 
     srviewer [gui] [IMAGE]            the comparison window
     srviewer upscale|compare|bench    headless jobs on the same core engine
+    srviewer methods                  the methods in lineage order, with year and status
     srviewer train ...                the training engine
 
 Exit status: 0 on success, 2 for a user error (bad file, missing weights: one line on stderr),
@@ -19,7 +20,8 @@ from srviewer import __version__
 from srviewer.errors import Cancelled, SrviewerError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USER_ERROR = 0, 1, 2
-_COMMAND_MODULES = ("srviewer.gui.cli", "srviewer.cli_jobs", "srviewer.cli_models", "srviewer.train.cli")
+_COMMAND_MODULES = ("srviewer.gui.cli", "srviewer.cli_jobs", "srviewer.cli_models", "srviewer.cli_methods",
+                    "srviewer.train.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,9 @@ from pathlib import Path
 from srviewer.errors import MethodUnavailable, SrviewerError
 
 DEFAULT_METHODS = "bicubic,srcnn,srresnet,srgan"
+METHODS_HELP = ("comma-separated method names, or `all`; shown in lineage order: bicubic (1981), srcnn (2014), "
+                "fsrcnn, espcn, vdsr (2016), srresnet, srgan (2017), then --model files (`srviewer methods` "
+                f"lists them; default {DEFAULT_METHODS})")
 
 
 def _positive_int(text: str) -> int:
@@ -74,7 +77,8 @@ def register(subparsers) -> None:
                                         "folder (default FOLDER_x4_METHOD beside it)")
     up.add_argument("--overwrite", action="store_true",
                     help="folders: redo outputs that exist (default: keep them, which resumes an interrupted run)")
-    up.add_argument("--method", default="srgan", help="bicubic, srcnn, srresnet, srgan or a --model's name")
+    up.add_argument("--method", default="srgan", help="bicubic, srcnn, fsrcnn, espcn, vdsr, srresnet, srgan or a "
+                    "--model's name (default srgan)")
     _add_common(up)
     up.set_defaults(func=run_upscale)
 
@@ -86,7 +90,7 @@ def register(subparsers) -> None:
     mode.add_argument("--reference", dest="mode", action="store_const", const="reference")
     mode.add_argument("--blind", dest="mode", action="store_const", const="blind")
     cmp_.set_defaults(mode="reference")
-    cmp_.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma-separated (default {DEFAULT_METHODS})")
+    cmp_.add_argument("--methods", default=DEFAULT_METHODS, help=METHODS_HELP)
     cmp_.add_argument("-o", "--out", help="export folder: result images, figure.png, metrics.csv, manifest.json")
     cmp_.add_argument("--crop", help="x,y,w,h in HR pixels for crop scores and the figure (default: a centre crop)")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -99,7 +103,7 @@ def register(subparsers) -> None:
     b = subparsers.add_parser("bench", help="score methods on a folder of HR images (e.g. Set5)")
     b.add_argument("hr_dir")
     b.add_argument("--lr-dir", help="use these LR files (paired with the HR files in sorted order) instead of making them")
-    b.add_argument("--methods", default=DEFAULT_METHODS)
+    b.add_argument("--methods", default=DEFAULT_METHODS, help=METHODS_HELP)
     b.add_argument("--json", action="store_true")
     add_degrade_option(b)
     b.add_argument("--sweep", metavar="KEY=V1,V2,...",
@@ -147,6 +151,15 @@ def _registry(args):
         if args.precision and hasattr(method, "precision"):
             method.precision = args.precision
     return registry, added
+
+
+def _requested(registry, methods: str, added: list[str]) -> list[str]:
+    """--methods (names, or `all`: every registered method) and the --model files, in lineage order
+    (core/lineage.py; models from files after it), those that can run (the others are reported)."""
+    from srviewer.core.lineage import lineage_order
+
+    names = registry.names() if methods.strip().lower() == "all" else [n for n in methods.split(",") if n]
+    return _usable(registry, lineage_order(names + added))
 
 
 def _usable(registry, names: list[str]) -> list[str]:
@@ -262,11 +275,10 @@ def run_compare(args) -> int:
     results = add_results(registry, args.result)
     for name in results:   # a result of the wrong size is one line, before anything runs
         registry.get(name).fitted(loaded.rgb.shape[:2], args.mode)
-    names = [n for n in args.methods.split(",") if n] + added + results
     session = ComparisonSession(registry, mode=args.mode, kernel=args.kernel)
     session.set_degradation(degradation(args))
     session.set_image(loaded)
-    session.set_methods(_usable(registry, list(dict.fromkeys(names))))
+    session.set_methods(_requested(registry, args.methods, added + results))
     crop = _parse_crop(args.crop)
 
     def check_crop(_prepared) -> None:   # once the output size is known, before any method runs
@@ -330,7 +342,7 @@ def run_bench(args) -> int:
         from srviewer.core.sweep import parse_sweep
 
         sweep = parse_sweep(args.sweep, chain or Chain(kernel=args.kernel))
-    names = _usable(registry, list(dict.fromkeys([n for n in args.methods.split(",") if n] + added)))
+    names = _requested(registry, args.methods, added)
     if sweep is not None:
         from srviewer.cli_sweep import run_sweep_command
 

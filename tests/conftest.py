@@ -59,3 +59,30 @@ def set5_available() -> bool:
 
 
 needs_set5 = pytest.mark.skipif(not set5_available(), reason="../shared/datasets/sr-val/Set5 not present")
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """make_window(registry, checked) -> a MainWindow over `registry` with its own settings file (no
+    saved geometry: the default size), `checked` methods ticked, not yet shown; runs waited for at the end."""
+    from PySide6.QtCore import QSettings
+
+    from srviewer.gui.app import configure_pyqtgraph
+    from srviewer.gui.settings import WindowSettings
+
+    configure_pyqtgraph()
+    made = []
+
+    def make(registry, checked):
+        from srviewer.gui.main_window import MainWindow
+
+        settings = WindowSettings(QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.IniFormat))
+        win = MainWindow(registry, settings=settings, show_dialogs=False)
+        qtbot.addWidget(win)
+        win.compare.refresh_methods(list(checked))
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        win.compare.runner.wait_all(5000)

@@ -23,8 +23,10 @@ def _const(name, value, dtype=np.float32):
 
 
 def build(path, *, layout="nchw", channels=3, value_range="0..1", bgr=False, fixed=None, scales=(4,),
-          pad=0, pad_where="centre", dtype="float32", opset=17):
-    """Write an ONNX SR model to `path` and return the path. `fixed`: (h, w) input size or None."""
+          pad=0, pad_where="centre", dtype="float32", opset=17, convs=1, centre=0.8):
+    """Write an ONNX SR model to `path` and return the path. `fixed`: (h, w) input size or None;
+    `convs`: how many 3x3 smoothing convolutions (the receptive radius in LR pixels, before the
+    Resize), each with weight `centre` in the middle and the rest shared by the 8 neighbours."""
     h, w = fixed if fixed else (None, None)
     c = channels
     in_shape = [1, c, h, w] if layout == "nchw" else [1, h, w, c]
@@ -54,10 +56,13 @@ def build(path, *, layout="nchw", channels=3, value_range="0..1", bgr=False, fix
                   helper.make_node("Relu", ["c02"], ["cast"]),
                   helper.make_node("Add", [x, "cast"], ["x_cast"])]
         x = "x_cast"
-    kernel = np.full((3, 3), 0.025, np.float32)
-    kernel[1, 1] = 0.8
+    kernel = np.full((3, 3), (1.0 - centre) / 8, np.float32)
+    kernel[1, 1] = centre
     inits.append(_const("smooth", np.tile(kernel, (c, 1, 1, 1))))
-    nodes.append(helper.make_node("Conv", [x, "smooth"], ["x_smooth"], group=c, pads=[1, 1, 1, 1]))
+    for i in range(convs):
+        nodes.append(helper.make_node("Conv", [x, "smooth"], [f"x_smooth{i}"], group=c, pads=[1, 1, 1, 1]))
+        x = f"x_smooth{i}"
+    nodes.append(helper.make_node("Identity", [x], ["x_smooth"]))
     outputs = []
     for s in scales:
         inits.append(_const(f"scales{s}", [1, 1, s, s]))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from srviewer.core import bicubic_fast, bicubic_stream, conventions
-from srviewer.core.images import LoadedImage, from_float, to_float
+from srviewer.core.images import LoadedImage, from_float, read_image, to_float
 from srviewer.core.methods import BicubicMethod, upscale_image
 
 SHAPES = [(1, 1), (1, 7, 3), (6, 1, 3), (2, 3, 3), (7, 5, 3), (20, 13), (33, 17, 3), (40, 31, 4), (9, 8, 1),
@@ -123,3 +123,30 @@ def test_a_big_bicubic_upscale_never_holds_the_float_result(monkeypatch):
         tracemalloc.stop()
     assert out.rgb.shape == (1600, 2400, 3)
     assert peak < 0.6 * float_result_bytes, f"peak {peak / 2**20:.0f} MiB"
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("with_alpha", [False, True])
+def test_big_pngs_take_the_parallel_writer_and_read_back_exactly(tmp_path, monkeypatch, dtype, with_alpha):
+    from srviewer.core import images, png_writer
+    from srviewer.core.images import write_image
+
+    monkeypatch.setattr(images, "FAST_PNG_PIXELS", 100)     # this small image counts as big
+    monkeypatch.setattr(png_writer, "ROWS_PER_PIECE", 5)     # many pieces, compressed in threads
+    rng = np.random.default_rng(8)
+    rgb = _random((37, 23, 3), dtype, rng)
+    alpha = _random((37, 23), dtype, rng) if with_alpha else None
+    calls = []
+    monkeypatch.setattr(png_writer, "write_png", lambda *a, real=png_writer.write_png, **k: calls.append(1)
+                        or real(*a, **k))
+    write_image(tmp_path / "big.png", rgb, alpha)
+    assert calls
+    back = read_image(tmp_path / "big.png")
+    np.testing.assert_array_equal(back.rgb, rgb)
+    if with_alpha:
+        np.testing.assert_array_equal(back.alpha, alpha)
+    from PIL import Image
+
+    with Image.open(tmp_path / "big.png") as im:   # a second decoder agrees on what it is
+        im.load()
+        assert im.size == (23, 37) and im.mode.startswith("RGB")

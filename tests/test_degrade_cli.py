@@ -132,3 +132,16 @@ def test_sweep_plot_draws_one_line_per_method(tmp_path, smooth_rgb, registry):
     assert _pixels(plot, BLUE) > 100 and _pixels(plot, RED) > 100
     only_one = sweep_plot(type(result)(result.key, result.values, result.chains, {"bicubic": result.methods["bicubic"]}))
     assert _pixels(only_one, RED) == 0
+
+
+def test_sweep_on_one_image_equals_the_bench_of_a_folder_holding_it(tmp_path, smooth_rgb, registry):
+    from srviewer.core.sweep import run_sweep, sweep_image
+
+    hr = np.tile(smooth_rgb, (2, 2, 1))
+    write_image(tmp_path / "a.png", hr)
+    sweep = parse_sweep("noise=0,8", dg.parse_chain("blur=0.6"))
+    one = sweep_image(sweep, hr, ["bicubic", "bicubic_cv"], registry)
+    folder = run_sweep(sweep, tmp_path, ["bicubic", "bicubic_cv"], registry)
+    for name in ("bicubic", "bicubic_cv"):
+        for key in ("psnr_y", "ssim_y", "sharpness"):
+            assert one.methods[name][key] == pytest.approx(folder.methods[name][key], abs=1e-9)

@@ -70,6 +70,7 @@ def test_tf1_saved_model_loads_and_runs_like_keras(folders):
     raw = saved_model.load(folder, LoadOptions())
     assert [o.name for o in raw.outputs] == ["sr"]
     assert not any("TensorFlow 1's loader" in n for n in raw.notes)      # tf.saved_model.load could
+    assert raw.params == model.count_params()                            # read from the checkpoint
     _check_runs_like(raw, model, (1, 8, 5, 3))
 
 

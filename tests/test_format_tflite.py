@@ -48,6 +48,7 @@ def test_plain_tflite_runs_any_size_like_keras(files):
     raw = tflite.load(path, LoadOptions())
     assert raw.format == "tflite" and raw.inputs[0].shape == (None, None, None, 3)
     assert raw.inputs[0].dtype == "float32" and "LiteRT" in raw.device
+    assert model.count_params() <= raw.params <= model.count_params() + 4   # + scalar constants (clip bounds)
     for shape in [(1, 9, 7, 3), (1, 5, 12, 3)]:            # resized to each input
         x = probe_input(shape)
         (y,) = raw.run(x)

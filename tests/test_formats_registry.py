@@ -67,3 +67,33 @@ def test_a_fixed_size_keras_model_is_tiled_at_exactly_its_size(tmp_path, rng):
     got, want = method.upscale(small), np.clip(np.asarray(free(small[None]))[0], 0, 1)
     assert got.shape == (20, 26, 3)      # the padding (repeated pixels) reaches only the last LR row and column
     np.testing.assert_allclose(got[:-2, :-2], want[:-2, :-2], atol=1e-5)
+
+
+def test_bench_on_set5_with_a_keras_model_file(tmp_path, capsys):
+    import json
+
+    import keras
+
+    from conftest import SET5
+    from srviewer.cli import main
+
+    inp = keras.Input((None, None, 3))
+    keras.Model(inp, keras.layers.UpSampling2D(4)(inp)).save(tmp_path / "nearest.keras")
+    assert main(["bench", str(SET5 / "HR"), "--model", str(tmp_path / "nearest.keras"), "--methods", "bicubic",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["methods"]
+    assert summary["nearest"]["n"] == 5       # nearest neighbour: a few dB under bicubic on Set5
+    assert summary["bicubic"]["psnr_y"] - 4 < summary["nearest"]["psnr_y"] < summary["bicubic"]["psnr_y"]
+
+
+def test_a_model_folder_is_hashed_by_its_files_for_the_manifest(tmp_path):
+    from srviewer.core.export import _sha256
+
+    folder = tmp_path / "saved"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "saved_model.pb").write_bytes(b"graph")
+    (folder / "variables" / "variables.index").write_bytes(b"index")
+    first = _sha256(folder)
+    assert len(first) == 64 and _sha256(folder) == first
+    (folder / "variables" / "variables.index").write_bytes(b"index2")
+    assert _sha256(folder) != first

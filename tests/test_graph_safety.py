@@ -80,6 +80,9 @@ def test_a_saver_may_save_and_restore_but_nothing_else_may():
               for n in _SAVER]                                   # restoring would also save
     with pytest.raises(ModelFileError, match="MergeV2Checkpoints"):
         check_meta_graph(_meta_graph(_MODEL + sneaky), "sm")
+    calls_save = [("x", "Placeholder", [], None), ("y", "Conv2D", ["x", "^save/Identity"], None)]
+    with pytest.raises(ModelFileError, match="SaveV2"):         # the model's output waits on a save
+        check_meta_graph(_meta_graph(calls_save + _SAVER), "sm")
 
 
 def test_every_library_function_of_a_saved_model_is_checked_even_uncalled():

@@ -1,29 +1,19 @@
 """The crop strip shows every crop at once, the ground truth included, at the window's sizes."""
 
 import pytest
-from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtCore import QPoint
 
 from srviewer.core.images import sample_image
 from srviewer.core.methods import BicubicMethod, MethodRegistry
-from srviewer.gui.app import configure_pyqtgraph
 from srviewer.gui.crop_panel import grid_for
-from srviewer.gui.settings import WindowSettings
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    configure_pyqtgraph()
-    from srviewer.gui.main_window import MainWindow
-
+def window(make_window):
     registry = MethodRegistry()
     for i, kernel in enumerate(("matlab", "opencv", "matlab", "opencv")):   # four methods, no TensorFlow
         registry.register(BicubicMethod(kernel, name=f"method{i + 1}"))
-    settings = WindowSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    win = MainWindow(registry, settings=settings, show_dialogs=False)   # no saved geometry: the default size
-    qtbot.addWidget(win)
-    win.compare.refresh_methods(registry.names())
-    yield win
-    win.compare.runner.wait_all(5000)
+    return make_window(registry, registry.names())
 
 
 def _strip_after_a_run(qtbot, win, size=None):

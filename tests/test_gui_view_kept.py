@@ -2,32 +2,22 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from srviewer.core.images import write_image
 from srviewer.core.methods import BicubicMethod, MethodRegistry
-from srviewer.gui.app import configure_pyqtgraph
-from srviewer.gui.settings import WindowSettings
 
 REGION = ((40.0, 80.0), (30.0, 60.0))     # output pixels: x from 40 to 80, y from 30 to 60
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    configure_pyqtgraph()
-    from srviewer.gui.main_window import MainWindow
-
+def window(make_window):
     registry = MethodRegistry()
     registry.register(BicubicMethod("matlab"))
     registry.register(BicubicMethod("opencv", name="bicubic_cv"))
-    settings = WindowSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    win = MainWindow(registry, settings=settings, show_dialogs=False)
-    qtbot.addWidget(win)
-    win.compare.refresh_methods(["bicubic"])
+    win = make_window(registry, ["bicubic"])
     win.resize(1200, 800)
     win.show()
-    yield win
-    win.compare.runner.wait_all(5000)
+    return win
 
 
 def _shows_region(view, key) -> bool:

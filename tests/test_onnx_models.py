@@ -174,14 +174,86 @@ def test_models_inspect_prints_the_convention_and_its_evidence(tmp_path, capsys)
 
 
 def test_bench_on_set5_with_an_onnx_model(tmp_path, capsys):
-    from pathlib import Path
+    from conftest import SET5
 
-    hr = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "sr-val" / "Set5" / "HR"
-    if not hr.is_dir():
-        hr = Path("/work/shared/datasets/sr-val/Set5/HR")
     path = onnx_models.build(tmp_path / "bicubic_like.onnx")
-    assert main(["bench", str(hr), "--model", str(path), "--methods", "bicubic", "--json"]) == 0
+    assert main(["bench", str(SET5 / "HR"), "--model", str(path), "--methods", "bicubic", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)["methods"]
     assert summary["bicubic_like"]["n"] == 5
     # a slightly smoothed bicubic: near bicubic's 28.4 dB, a little under it
     assert summary["bicubic"]["psnr_y"] - 1.0 < summary["bicubic_like"]["psnr_y"] < summary["bicubic"]["psnr_y"]
+
+
+def test_compare_export_records_the_model_file_its_format_and_convention(tmp_path, capsys):
+    import hashlib
+
+    from srviewer.core.images import sample_image, write_image
+
+    path = onnx_models.build(tmp_path / "theirs.onnx", bgr=True, value_range="0..255")
+    write_image(tmp_path / "photo.png", sample_image().rgb[80:176, 120:248])
+    assert main(["compare", str(tmp_path / "photo.png"), "--methods", "bicubic", "--model", str(path),
+                 "-o", str(tmp_path / "out")]) == 0
+    entry = json.loads((tmp_path / "out" / "manifest.json").read_text())["weights"]["theirs"]
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and entry["format"] == "onnx"
+    assert (entry["convention"]["channels"], entry["convention"]["range"]) == ("bgr", "0..255")
+
+
+def test_an_onnx_model_retries_smaller_tiles_on_out_of_memory_and_cancels(tmp_path, rng):
+    from srviewer.core.cancel import CancelToken
+    from srviewer.errors import Cancelled
+
+    method = methods.MethodRegistry().add_model_file(onnx_models.build(tmp_path / "m.onnx", layout="nhwc"))
+    lr = rng.random((90, 70, 3)).astype(np.float32)
+    whole = method.upscale(lr)
+    seen, real = [], method._loaded.run
+
+    def tight(x):                     # runs out of memory above 60 LR pixels a side
+        seen.append(max(x.shape[1:3]))
+        if seen[-1] > 60:
+            raise MemoryError("Unable to allocate")
+        return real(x)
+
+    method._loaded.run = tight
+    np.testing.assert_allclose(method.upscale(lr), whole, atol=1e-5)
+    assert max(seen) > 60 and seen[-1] <= 60
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        method.upscale(lr, cancel=token)
+
+
+def test_an_onnx_model_runs_in_the_model_process(tmp_path, rng):
+    from srviewer.core.model_process import ModelProcess
+
+    process = ModelProcess()
+    try:
+        path = onnx_models.build(tmp_path / "m.onnx", bgr=True, value_range="0..255")
+        method = methods.MethodRegistry(process=process).add_model_file(path)
+        assert method._loaded.format == "onnx" and method._loaded.convention["channels"] == "bgr"
+        assert method.device_description().startswith("CPU (onnxruntime")
+        lr = rng.random((20, 18, 3)).astype(np.float32)
+        lr[..., 2] *= 0.5
+        fractions = []
+        out = method.upscale(lr, progress=fractions.append)
+        np.testing.assert_allclose(out, _by_hand(path, lr, channels="bgr", value_range="0..255"), atol=2e-4)
+        assert fractions and fractions[-1] == 1.0
+    finally:
+        process.close()
+
+
+def test_the_tile_overlap_follows_the_receptive_field(tmp_path, rng):
+    path = onnx_models.build(tmp_path / "wide.onnx", convs=12, centre=0.2)    # a wide, slowly fading reach
+    narrow = methods.MethodRegistry().add_model_file(onnx_models.build(tmp_path / "narrow.onnx"))
+    method = methods.MethodRegistry().add_model_file(path)
+    assert method._loaded.overlap > narrow._loaded.overlap
+    assert "receptive radius" in method._loaded.convention.evidence["overlap"]
+    lr = rng.random((70, 64, 3)).astype(np.float32)
+    whole = method.upscale(lr)
+    method.tile = narrow.tile = 8                       # many tiles, each needing its full context
+    np.testing.assert_allclose(method.upscale(lr), whole, atol=1e-5)
+    spec = json.loads((tmp_path / "wide.json").read_text())
+    spec["overlap"] = narrow._loaded.overlap             # the narrow model's overlap is too little here
+    (tmp_path / "wide.json").write_text(json.dumps(spec))
+    short = methods.MethodRegistry().add_model_file(path)
+    short.tile = 8
+    assert np.abs(short.upscale(lr) - whole).max() > 1e-4

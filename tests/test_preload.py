@@ -5,14 +5,11 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from srviewer.core import methods
 from srviewer.core.cancel import CancelToken
 from srviewer.core.model_process import ModelProcess
 from srviewer.core.preload import preload, preloadable
-from srviewer.gui.app import configure_pyqtgraph
-from srviewer.gui.settings import WindowSettings
 
 KWARGS = {"num_filters": 4, "num_res_blocks": 1, "batch_norm": False}
 
@@ -70,15 +67,9 @@ def test_preload_skips_what_cannot_or_need_not_load(weights):
         process.close()
 
 
-def test_the_window_loads_the_ticked_models_once_shown_without_a_run(qtbot, tmp_path, weights):
-    configure_pyqtgraph()
-    from srviewer.gui.main_window import MainWindow
-
+def test_the_window_loads_the_ticked_models_once_shown_without_a_run(qtbot, make_window, weights):
     registry = methods.default_registry(weights_dir=weights, process=ModelProcess())
-    settings = WindowSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    win = MainWindow(registry, settings=settings, show_dialogs=False)
-    qtbot.addWidget(win)
-    win.compare.refresh_methods(["bicubic", "srresnet"])
+    win = make_window(registry, ["bicubic", "srresnet"])
     method = registry.get("srresnet")
     assert registry.process.pid is None and method._loaded is None
     win.show()

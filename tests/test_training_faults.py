@@ -1,8 +1,8 @@
 """Faults during training and export: SIGKILL at random moments, a full disk mid-write.
 
 The kill trial is benchmarks/kill_resume.py's (20 kills there, a few here). A full disk is a
-patched writer (os.replace / the checkpoint manager raising ENOSPC) and, where the tests run as
-root, a real 4 MB tmpfs filled to the brim. In every case the previous files are intact, the
+patched writer (os.replace / the checkpoint manager raising ENOSPC) and a real 4 MB tmpfs filled
+to the brim (as root, or as root of a user namespace of its own). In every case the previous files are intact, the
 error is one line (exit 2 through the CLI) and the run resumes from its last checkpoint.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -186,12 +187,27 @@ def _can_mount_tmpfs(target: Path) -> bool:
                           capture_output=True).returncode == 0
 
 
+def _run_again_in_own_mount_namespace(test_name: str) -> None:
+    """Not root: run the test again as root of its own user and mount namespace (`unshare -rm`),
+    where it may mount a tmpfs, and require it to pass there. Skipped only where the kernel or
+    the system refuses such namespaces (a skip CI does not accept: tests/skip_policy.py)."""
+    if os.environ.get("SRVIEWER_TEST_IN_NAMESPACE") or not shutil.which("unshare") or sys.platform != "linux":
+        pytest.skip("cannot mount a small tmpfs: not root, and no user namespace to be root in")
+    env = dict(os.environ, SRVIEWER_TEST_IN_NAMESPACE="1")
+    proc = subprocess.run(["unshare", "-rm", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           f"{__file__}::{test_name}"], env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0 and proc.stderr.startswith("unshare:"):
+        pytest.skip(f"cannot mount a small tmpfs: not root, and {proc.stderr.strip()}")
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
 def test_a_real_full_disk_fails_the_checkpoint_cleanly(tmp_path, monkeypatch, capsys):
     import srviewer.train.sr_data as sr_data
 
     disk = tmp_path / "disk"
     if not _can_mount_tmpfs(disk):
-        pytest.skip("needs root to mount a small tmpfs")
+        _run_again_in_own_mount_namespace("test_a_real_full_disk_fails_the_checkpoint_cleanly")
+        return
     try:
         monkeypatch.setattr(sr_data, "CACHE_DIR", tmp_path / "cache")
         data = make_tiny_data(tmp_path / "data")

@@ -6,8 +6,8 @@ or `MethodFailed`; then `RunFinished`. Cancelling raises `errors.Cancelled` (bet
 between tiles inside a method).
 
 Reference mode: the image is the ground truth HR (mod-cropped to the scale) and the LR is made
-with the chosen kernel, or with a degradation chain (core.degrade: blur, kernel, noise, JPEG). Blind mode: the image is the LR; nothing is scored. Each SR result is
-quantised to the image's bit depth before scoring (as published figures are), and scored on
+with the chosen kernel, or with a degradation chain (core.degrade: blur, kernel, noise, JPEG).
+Blind mode: the image is the LR; nothing is scored. Each SR result is quantised to the image's bit depth before scoring (as published figures are), and scored on
 0..255 values with the paper convention (Y of BT.601, border = scale) and on RGB.
 """
 
@@ -21,6 +21,8 @@ from typing import Iterator
 
 import numpy as np
 
+from srviewer.core.blind_detail import bicubic as blind_bicubic
+from srviewer.core.blind_detail import detail_ratio
 from srviewer.core.cancel import CancelToken
 from srviewer.core.conventions import KERNELS, mod_crop
 from srviewer.core.degrade import Chain, degrade
@@ -86,6 +88,7 @@ class MethodFinished:
     sr_float: np.ndarray | None = None   # HxWx3 float32 [0, 1] as the method returned it (clipped)
     device: str = ""               # "GPU: ...", "CPU: 2 threads" or "CPU (NumPy)"
     notes: list[str] = field(default_factory=list)   # e.g. a result image cropped to the HR's mod-crop
+    detail: float | None = None    # blind mode: Laplacian energy over bicubic's (core.blind_detail), whole image
 
 
 @dataclass
@@ -192,6 +195,7 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
     hr_scored = None if prepared.hr_native is None else to_metric_range(prepared.hr_native)
     results: dict[str, MethodFinished] = {}
     failed: dict[str, str] = {}
+    baseline = None        # blind mode: bicubic of the LR, made for the first result
     for name in request.methods:
         cancel.raise_if_cancelled()
         yield MethodStarted(name)
@@ -243,12 +247,17 @@ def run_comparison(request: CompareRequest, registry, cancel: CancelToken | None
             failed[name] = message
             yield MethodFailed(name, message)
             continue
-        scores = None
+        scores, detail = None, None
         if hr_scored is not None:
             scores = score(to_metric_range(sr_native), hr_scored, border=request.scale, is_grey=prepared.is_grey)
+        else:          # blind mode: what can be said without the truth
+            if baseline is None:
+                baseline = blind_bicubic(prepared.lr, request.scale, request.kernel)
+            detail = detail_ratio(to_uint8(sr_native), baseline)
         finished = MethodFinished(name, to_uint8(sr_native), sr_native, scores, seconds,
                                   getattr(method, "label", "") or name,
-                                  np.clip(np.asarray(value, np.float32), 0.0, 1.0), _device(method), notes)
+                                  np.clip(np.asarray(value, np.float32), 0.0, 1.0), _device(method), notes,
+                                  detail=detail)
         results[name] = finished
         if cache is not None:
             cache.put(("result", name) + run_key, finished, owner=method)

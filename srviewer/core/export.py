@@ -35,7 +35,13 @@ METRIC_KEYS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """A file's sha256; for a model folder (SavedModel), that of every file's relative path and bytes, in order."""
+    if not path.is_dir():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def _weights(registry, results, result_images: bool = False) -> dict:
@@ -46,6 +52,10 @@ def _weights(registry, results, result_images: bool = False) -> dict:
         path = getattr(method, "path", None)
         if path is not None and Path(path).exists() and isinstance(method, ResultImage) == result_images:
             out[name] = {"file": str(path), "sha256": _sha256(Path(path))}
+            loaded = getattr(method, "_loaded", None)      # a model: its format and the convention it ran in
+            if getattr(loaded, "convention", None) is not None:
+                conv = loaded.convention
+                out[name].update(format=loaded.format, convention=conv if isinstance(conv, dict) else conv.as_dict())
     return out
 
 

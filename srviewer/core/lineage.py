@@ -42,3 +42,14 @@ def lineage_order(names) -> list[str]:
     """`names` with the shipped methods first, in lineage order, then the others as they came."""
     rank = {step.name: i for i, step in enumerate(LINEAGE)}
     return sorted(dict.fromkeys(names), key=lambda n: rank.get(n, len(rank)))   # stable: others keep their order
+
+
+def default_ticks(names) -> list[str]:
+    """The methods the window ticks by default: the lineage's ticked ones (bicubic, SRCNN, SRResNet,
+    SRGAN) and every method outside the lineage (a model the user added)."""
+    return [n for n in names if n not in BY_NAME or BY_NAME[n].ticked]
+
+
+def caption(name: str, label: str) -> str:
+    """How a method list shows a method: 'FSRCNN (2016)' for a shipped one, else its label."""
+    return BY_NAME[name].caption if name in BY_NAME else label

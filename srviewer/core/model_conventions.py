@@ -78,7 +78,7 @@ def to_model_input(rgb: np.ndarray, conv: Convention, dtype: str = "float32") ->
     else:
         x = rgb
     lo, hi = RANGES[conv.range]
-    x = x.astype(np.float32) * (hi - lo) + lo
+    x = x.astype(np.float32, copy=False) if (lo, hi) == (0.0, 1.0) else x.astype(np.float32) * (hi - lo) + lo
     x = x[None]
     if conv.layout == "nchw":
         x = x.transpose(0, 3, 1, 2)
@@ -107,7 +107,8 @@ def from_model_output(y: np.ndarray, conv: Convention, chroma_source: np.ndarray
     chroma_source: for luma models, an RGB [0, 1] image of the output's size whose Cb/Cr are used.
     """
     lo, hi = RANGES[conv.range]
-    y = (y - lo) / (hi - lo)
+    if (lo, hi) != (0.0, 1.0):
+        y = (y - lo) / (hi - lo)
     if conv.channels == "y":
         ycc = rgb_to_ycbcr(chroma_source)
         ycc[..., 0] = y[..., 0]

@@ -26,6 +26,12 @@ def srcnn(f1: int = 9, f2: int = 5, f3: int = 5, n1: int = 64, n2: int = 32) -> 
     return keras.Model(inp, out, name="srcnn")
 
 
+def _small():
+    """The last layer's start, N(0, 0.001): a net with a residual begins at (nearly) its bicubic input.
+    A fresh initializer each call (Keras 3 repeats an unseeded instance's values)."""
+    return keras.initializers.RandomNormal(stddev=1e-3)
+
+
 def _prelu(name: str):
     # alpha 0.25 as in He et al.; Keras' default 0 is a dead ReLU that stalls training here
     return layers.PReLU(alpha_initializer=keras.initializers.Constant(0.25), shared_axes=[1, 2], name=name)
@@ -48,7 +54,8 @@ def fsrcnn(d: int = 56, s: int = 12, m: int = 4, scale: int = 4, deconv_kernel: 
     for i in range(m):
         x = _prelu(f"map{i}_prelu")(layers.Conv2D(s, 3, padding="same", name=f"map{i}_conv")(x))
     x = _prelu("expand_prelu")(layers.Conv2D(d, 1, padding="same", name="expand_conv")(x))
-    out = layers.Conv2DTranspose(3, deconv_kernel, strides=int(scale), padding="same", name="deconv")(x)
+    out = layers.Conv2DTranspose(3, deconv_kernel, strides=int(scale), padding="same", name="deconv",
+                                 kernel_initializer=_small())(x)      # the paper's N(0, 0.001)
     if bicubic_residual:
         out = layers.Add(name="bicubic_residual")([out, BicubicUpsample(scale, name="bicubic")(inp)])
     return keras.Model(inp, out, name="fsrcnn")
@@ -59,14 +66,14 @@ def espcn(scale: int = 4, n1: int = 64, n2: int = 32, f1: int = 5, f2: int = 3, 
     """Shi et al. 2016 ESPCN: three convolutions on the LR image, then the sub-pixel convolution.
 
     f1 conv (n1) + tanh, f2 conv (n2) + tanh, f3 conv to 3*scale^2 channels, pixel shuffle
-    (depth_to_space; channel order c + 3*(dy*scale + dx)). In: LR (N, h, w, 3) RGB [0, 1]; out: HR
+    (depth_to_space; channel order c + 3*(dy*scale + dx)); the last conv starts at N(0, 0.001). In: LR (N, h, w, 3) RGB [0, 1]; out: HR
     (N, h*scale, w*scale, 3) RGB [0, 1]. With `bicubic_residual` (not in the paper) the output adds
     to the bicubic upscale.
     """
     inp = keras.Input((None, None, 3), name="lr")
     x = layers.Conv2D(n1, f1, padding="same", activation="tanh", name="conv1")(inp)
     x = layers.Conv2D(n2, f2, padding="same", activation="tanh", name="conv2")(x)
-    x = layers.Conv2D(3 * scale * scale, f3, padding="same", name="conv3")(x)
+    x = layers.Conv2D(3 * scale * scale, f3, padding="same", name="conv3", kernel_initializer=_small())(x)
     out = PixelShuffle(int(scale), name="shuffle")(x)
     if bicubic_residual:
         out = layers.Add(name="bicubic_residual")([out, BicubicUpsample(scale, name="bicubic")(inp)])
@@ -75,7 +82,9 @@ def espcn(scale: int = 4, n1: int = 64, n2: int = 32, f1: int = 5, f2: int = 3, 
 
 def vdsr(depth: int = 20, filters: int = 64) -> keras.Model:
     """Kim et al. 2016 VDSR: `depth` 3x3 convolutions (ReLU, He initialisation) on the bicubic-upscaled
-    image; the last one gives the residual, which is added to the input (the global residual).
+    image; the last one gives the residual, which is added to the input (the global residual). That
+    last layer starts at N(0, 0.001), not He's: He's first residuals are as large as the image (an
+    L1 loss of 0.4 at step 0), so the untrained net would be far worse than its bicubic input.
 
     In: the bicubic-upscaled image, (N, H, W, 3) RGB [0, 1]; out: same size, RGB [0, 1]. The scale
     lives in the sidecar: one network serves any scale (the paper trained x2/x3/x4 together).
@@ -87,7 +96,7 @@ def vdsr(depth: int = 20, filters: int = 64) -> keras.Model:
     for i in range(depth - 1):
         x = layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal",
                           name=f"conv{i}")(x)
-    residual = layers.Conv2D(3, 3, padding="same", kernel_initializer="he_normal", name=f"conv{depth - 1}")(x)
+    residual = layers.Conv2D(3, 3, padding="same", kernel_initializer=_small(), name=f"conv{depth - 1}")(x)
     out = layers.Add(name="global_residual")([inp, residual])
     return keras.Model(inp, out, name="vdsr")
 

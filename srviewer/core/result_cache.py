@@ -1,11 +1,11 @@
 """Results kept between runs: a second Run on the same image with the same settings shows at once.
 
 What a comparison computes depends only on the image's pixels, the mode, the kernel (the
-degradation chain), the scale and the method; a method is the same when it is the same object in the registry and, for a model
-file, the file has not changed on disk (size and modification time). `ResultCache` keeps the
-prepared LR/HR and each `compare.MethodFinished` under those keys, least recently used first out,
-within `max_bytes` (a result larger than that is not kept). Thread-safe: the window's worker
-thread reads and fills it.
+degradation chain), the scale and the method; a method is the same when it is the same object in
+the registry and, for a model file, the file has not changed on disk (size and modification
+time). `ResultCache` keeps the prepared LR/HR and each `compare.MethodFinished` under those keys,
+least recently used first out, within `max_bytes` (a result larger than that is not kept).
+Thread-safe: the window's worker thread reads and fills it.
 """
 
 from __future__ import annotations

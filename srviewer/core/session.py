@@ -20,6 +20,8 @@ What it holds (read these attributes; change them through the methods below):
     crop_scores     {name: metrics.score_region(sr, hr, crop)}: psnr_y, ssim_y (and psnr_rgb, ssim_rgb
                     unless crop_y_only) inside the box, no border; {} in blind mode or without a box.
                     export's metrics.csv crop columns come from the same function.
+    crop_detail     blind mode: {name: core.blind_detail.crop_detail(...)}, the fine detail inside the
+                    box over bicubic's; the whole image's is each result's `detail`
     exported        the files the last `export` wrote ([] before)
     cache           a core.result_cache.ResultCache (or None) that runs reuse: the same image, mode,
                     kernel and method give the kept result at once
@@ -52,6 +54,7 @@ import contextlib
 from pathlib import Path
 
 from srviewer.core import compare as cmp
+from srviewer.core.blind_detail import crop_detail
 from srviewer.core.cancel import CancelToken
 from srviewer.core.conventions import KERNELS
 from srviewer.core.degrade import Chain, degrade
@@ -99,6 +102,7 @@ class ComparisonSession:
         self.running = False
         self.crop: tuple[int, int, int, int] | None = None
         self.crop_scores: dict[str, dict[str, float]] = {}
+        self.crop_detail: dict[str, float] = {}
         self.exported: list[Path] = []
         self.cache = None
 
@@ -133,13 +137,15 @@ class ComparisonSession:
         """The chain the next run's LR is made with (the kernel alone unless a degradation is set)."""
         return self.degradation if self.degradation is not None else Chain(kernel=self.kernel)
 
-    def preview_lr(self):
-        """The LR (RGB uint8) the next reference run will see, made now without running any method;
-        None without an image, in blind mode or for an image too small to degrade."""
-        if self.image is None or self.mode != "reference":
+    def preview_lr(self, chain=None):
+        """The LR (RGB uint8) the next reference run will see (with `chain`, default `self.chain()`),
+        made now without running any method; None without an image, in blind mode or for an image
+        too small to degrade. Safe to call from a worker thread (it only reads the session)."""
+        image = self.image
+        if image is None or self.mode != "reference":
             return None
         try:
-            return to_uint8(degrade(self.image.rgb, self.chain(), self.scale))
+            return to_uint8(degrade(image.rgb, chain if chain is not None else self.chain(), self.scale))
         except ValueError:
             return None
 
@@ -159,7 +165,7 @@ class ComparisonSession:
         self.request = cmp.CompareRequest(image=self.image, methods=list(self.methods), mode=self.mode,
                                           kernel=self.kernel, scale=self.scale, degradation=self.degradation)
         self.prepared = None
-        self.results, self.failed, self.crop_scores = {}, {}, {}
+        self.results, self.failed, self.crop_scores, self.crop_detail = {}, {}, {}, {}
         self.status = {name: "queued" for name in self.methods}
         self.progress = {name: 0.0 for name in self.methods}
         self.running = True
@@ -175,7 +181,7 @@ class ComparisonSession:
                 self.crop = None
             if self.crop is None and self.default_crop:
                 self.crop = centre_crop(shape)
-            self.crop_scores = {}
+            self.crop_scores, self.crop_detail = {}, {}
             self.events.prepared.emit(event)
             for note in event.notes:
                 self.events.message.emit("info", note)
@@ -252,7 +258,7 @@ class ComparisonSession:
             if shape is not None:
                 rect = clip_rect(rect, shape)
         self.crop = rect
-        self.crop_scores = {}
+        self.crop_scores, self.crop_detail = {}, {}
         self._score_crop(list(self.results))
         self.events.crop_changed.emit(self.crop)
 
@@ -266,6 +272,10 @@ class ComparisonSession:
 
     def _score_crop(self, names) -> None:
         hr = self.prepared.hr if self.prepared is not None else None
+        if self.prepared is not None and hr is None and self.crop is not None:   # blind mode
+            for name in names:
+                self.crop_detail[name] = crop_detail(self.results[name].sr, self.prepared.lr, self.crop, self.scale,
+                                                     self.request.kernel)
         if hr is None or self.crop is None:
             return
         for name in names:

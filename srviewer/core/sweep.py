@@ -5,7 +5,8 @@ the chain's other steps stay fixed, one key takes each value in turn, and each m
 PSNR-Y / SSIM-Y / sharpness over the images is kept per value (the papers' robustness figures).
 
     parse_sweep("noise=0,5,10,20", base_chain) -> Sweep(key, values, chains)
-    run_sweep(sweep, hr_dir_or_images, methods, registry, scale, progress) -> SweepResult
+    run_sweep(sweep, hr_dir, methods, registry, scale, progress) -> SweepResult        (a folder: bench)
+    sweep_image(sweep, hr, methods, registry, scale, is_grey, cancel, progress) -> SweepResult  (one image: the window)
     result.as_json() == {"sweep": {"key": K, "values": [...], "methods": {NAME: {"psnr_y": [...],
                                    "ssim_y": [...], "sharpness": [...]}}}}
     sweep_csv(result) -> text;   sweep_plot(result, path=None) -> RGB uint8 (Pillow, two panels)
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from srviewer.core.conventions import mod_crop
 from srviewer.core.degrade import SWEEP_KEYS, Chain, DegradationError
 from srviewer.core.figure import _COLOURS, _font
 from srviewer.core.images import write_image
@@ -84,6 +86,37 @@ def run_sweep(sweep: Sweep, hr_dir, methods: list[str], registry, scale: int = 4
                     result.methods[row["method"]][s].append(float(row[s]))
         if progress:
             progress(i + 1, total, str(chain))
+    return result
+
+
+def sweep_image(sweep: Sweep, hr: np.ndarray, methods: list[str], registry, scale: int = 4, is_grey: bool = False,
+                cancel=None, progress=None) -> SweepResult:
+    """The sweep on one HR image (RGB uint8/uint16, the window's current image): each method upscales
+    each value's LR and is scored like bench scores it. Result images are skipped (their output does
+    not depend on the LR). Cancelling (core.cancel.CancelToken) raises errors.Cancelled between steps;
+    progress(done, total, text) after each method and value."""
+    from srviewer.core.degrade import degrade
+    from srviewer.core.images import from_float, to_float, to_uint8
+    from srviewer.core.metrics import score, sharpness_ratio
+    from srviewer.core.result_images import ResultImage
+
+    names = [n for n in methods if not isinstance(registry.get(n), ResultImage)]
+    hr8 = to_uint8(mod_crop(np.asarray(hr), scale))
+    result = SweepResult(sweep.key, list(sweep.values), list(sweep.chains), {n: {s: [] for s in SERIES} for n in names})
+    total, done = len(sweep.chains) * len(names), 0
+    for chain in sweep.chains:
+        lr = to_float(degrade(hr, chain, scale))
+        for name in names:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            sr = from_float(registry.get(name).upscale(lr, cancel=cancel), 8)
+            scores = score(sr, hr8, border=scale, is_grey=is_grey)
+            for key, value in (("psnr_y", scores["psnr_y"]), ("ssim_y", scores["ssim_y"]),
+                               ("sharpness", sharpness_ratio(sr, hr8))):
+                result.methods[name][key].append(float(value))
+            done += 1
+            if progress:
+                progress(done, total, f"{name}, {chain}")
     return result
 
 

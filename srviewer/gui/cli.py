@@ -26,12 +26,18 @@ def register(subparsers) -> None:
                    help="add a model file or folder as a method (any format `srviewer models inspect` reads)")
     p.add_argument("--result", action="append", default=[], metavar="NAME=FILE",
                    help="add a result image made elsewhere as a method (the HR's size, or the LR's x4 in blind mode)")
+    from srviewer.cli_jobs import add_degrade_option
+
+    add_degrade_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import sys
 
+    from srviewer.core.degrade import parse_chain
+
+    chain = parse_chain(args.degrade) if args.degrade else None   # a bad chain is one line, before any window
     from srviewer.gui.app import make_app
 
     app = make_app()
@@ -52,6 +58,8 @@ def run(args) -> int:
     if args.methods or results:
         ticked = [m for m in args.methods.split(",") if m] if args.methods else controls.selected_methods()
         window.compare.refresh_methods(ticked + results)
+    if chain is not None:
+        window.compare.degradation.panel.set_chain(chain, kernel_follows="kernel=" not in args.degrade)
     if args.tab == "training" and window.training is not None:
         window.tabs.setCurrentWidget(window.training)
     window.show()

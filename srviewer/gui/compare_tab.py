@@ -15,11 +15,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from srviewer.core import inspection_images
+from srviewer.core.lineage import caption, default_ticks
 from srviewer.core.result_cache import ResultCache
 from srviewer.core.session import ComparisonSession
 from srviewer.gui.compare_view import CompareView
 from srviewer.gui.controls_panel import ControlsPanel
 from srviewer.gui.crop_panel import CropPanel
+from srviewer.gui.degradation_lab import DegradationLab
 from srviewer.gui.inspect_view import InspectView
 from srviewer.gui.workers import CompareRunner
 
@@ -90,15 +92,18 @@ class CompareTab(QWidget):
         events.run_cancelled.connect(self._on_run_cancelled)
         events.run_failed.connect(lambda text: self.message.emit("error", text))
         events.crop_changed.connect(self._on_crop_changed)
+        self.degradation = DegradationLab(self)   # the Degradation group, live LR, the Sweep page
         self.refresh_methods()
 
     # -- methods ----------------------------------------------------------------------------
     def refresh_methods(self, checked: list[str] | None = None) -> None:
+        """The method list in registry (lineage) order, each with its year; `checked` None ticks the
+        defaults (bicubic, SRCNN, SRResNet, SRGAN and any added model)."""
         entries = []
         for method in self.session.registry:
             ok, reason = method.availability()
-            entries.append((method.name, getattr(method, "label", method.name), ok, reason))
-        self.controls.set_methods(entries, checked)
+            entries.append((method.name, caption(method.name, getattr(method, "label", method.name)), ok, reason))
+        self.controls.set_methods(entries, default_ticks(self.session.registry.names()) if checked is None else checked)
 
     # -- user actions, forwarded to the session ---------------------------------------------
     def set_image(self, loaded, run: bool = True) -> None:
@@ -181,12 +186,20 @@ class CompareTab(QWidget):
         suffix = "y" if self.convention() == "y" else "rgb"
         for name, result in self.session.results.items():
             s = result.scores
-            text = f"{result.seconds:.1f} s" if s is None else (
-                f"image {_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})")
-            crop = self.session.crop_scores.get(name)
-            if crop:
-                text += f"<br>crop {_fmt(crop['psnr_y'], 2)} dB / {_fmt(crop['ssim_y'], 4)} (Y)"
-            self.view.set_caption(name, text)
+            if s is None:     # blind mode: the time, the size and the detail added (core.blind_detail)
+                h, w = result.sr.shape[:2]
+                text = f"{result.seconds:.1f} s, {w}x{h} px"
+                if result.detail is not None:
+                    text += f"<br>Laplacian detail vs bicubic: image {_fmt(result.detail, 2)}x"
+                    crop = self.session.crop_detail.get(name)
+                    text += f", crop {_fmt(crop, 2)}x" if crop is not None else ""
+            else:
+                text = f"image {_fmt(s['psnr_' + suffix], 2)} dB / {_fmt(s['ssim_' + suffix], 4)} ({suffix.upper()})"
+                crop = self.session.crop_scores.get(name)
+                if crop:
+                    text += f"<br>crop {_fmt(crop['psnr_y'], 2)} dB / {_fmt(crop['ssim_y'], 4)} (Y)"
+            self.view.set_caption(name, text + self.degradation.caption_line())
+        self.degradation.caption_inputs()
 
     def _on_crop_changed(self, rect) -> None:
         if rect != self.view.crop_rect:   # set by someone else, or clipped to the image
@@ -200,8 +213,9 @@ class CompareTab(QWidget):
             self.crops.show_crop("LR", inspection_images.magnified(prepared.lr, session.crop_in_lr(), session.scale * MAGNIFY),
                                  "input, nearest")
             for name, result in session.results.items():
-                s = session.crop_scores.get(name)
-                caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)" if s else ""
+                s, detail = session.crop_scores.get(name), session.crop_detail.get(name)
+                caption = f"{_fmt(s['psnr_y'], 2)} dB / {_fmt(s['ssim_y'], 4)} (Y, crop)" if s else (
+                    f"detail {_fmt(detail, 2)}x bicubic (crop)" if detail is not None else "")
                 self.crops.show_crop(name, inspection_images.magnified(result.sr, session.crop, MAGNIFY), caption)
             if prepared.hr is not None:
                 self.crops.show_crop("HR", inspection_images.magnified(prepared.hr, session.crop, MAGNIFY), "ground truth")

@@ -3,8 +3,9 @@
 Pan and zoom are linked with pyqtgraph's own view links (`setXLink` / `setYLink`); every panel
 shows its image in output pixels (the LR through a x`scale` transform, nearest neighbour), so
 the same (x, y) is the same place everywhere. A rebuilt grid (a method added, a new run) keeps
-the region the user was looking at; only a fit (F, a new image) shows the whole image. `U` holds the panel under the mouse out of sync
-(and back). `F` fits, `1` shows one image pixel per screen pixel.
+the region the user was looking at; only a fit (F, a new image) shows the whole image. `U` holds
+the panel under the mouse out of sync (and back). `F` fits, `1` shows one image pixel per screen
+pixel.
 """
 
 from __future__ import annotations
@@ -126,9 +127,9 @@ class CompareView(QWidget):
                 panel.view.setYLink(master)
             panel.roi.sigRegionChanged.connect(lambda roi, k=key: self._on_roi_moved(k))
             panel.view.sigRangeChangedManually.connect(self._on_user_zoomed)
-            panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self._auto_refit))
+            panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self, self._auto_refit))
             if master is panel.view:
-                panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self._hold_region))
+                panel.view.sigResized.connect(lambda _vb: QTimer.singleShot(0, self, self._hold_region))
             self.panels[key] = panel
             panel.set_caption("")
         # Equal cells, so linked views (same range per pixel) show the same part of the image.
@@ -140,7 +141,7 @@ class CompareView(QWidget):
         if self.crop_rect is not None:
             self.set_crop(self.crop_rect, emit=False)
         self._hold_region()
-        QTimer.singleShot(0, self._hold_region)   # again once the layout has given the views their size
+        QTimer.singleShot(0, self, self._hold_region)   # again once the layout has given the views their size
 
     def _hold_region(self) -> None:
         """Show the held region again (new views start elsewhere; resized ones keep their old scale)."""
@@ -155,7 +156,7 @@ class CompareView(QWidget):
         panel.set_array(array, scale)
         if self.auto_fit and array is not None:
             self.fit()
-            QTimer.singleShot(0, self._auto_refit)  # again once the layout has given the views their size
+            QTimer.singleShot(0, self, self._auto_refit)  # again once the layout has given the views their size
 
     def _on_user_zoomed(self, *_args) -> None:
         self.auto_fit = False
@@ -167,7 +168,7 @@ class CompareView(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        QTimer.singleShot(0, self._auto_refit)
+        QTimer.singleShot(0, self, self._auto_refit)
 
     def set_caption(self, key: str, text: str) -> None:
         if key in self.panels:
@@ -193,6 +194,7 @@ class CompareView(QWidget):
         """One image pixel per screen pixel, centred on the current view."""
         if not self.panels:
             return
+        self.auto_fit, self.held_region = False, None     # kept until the user or F changes it
         view = self.panels[self._order[0]].view
         rect = view.viewRect()
         screen = view.screenGeometry() if hasattr(view, "screenGeometry") else None
@@ -204,7 +206,7 @@ class CompareView(QWidget):
 
     def show_region(self, x_range, y_range, key: str | None = None) -> None:
         """Zoom to a region (output pixels) as a user would; linked panels follow."""
-        self.auto_fit = False
+        self.auto_fit, self.held_region = False, None
         self.panels[key or self._order[0]].view.setRange(xRange=x_range, yRange=y_range, padding=0)
 
     def view_range(self, key: str):

@@ -7,7 +7,7 @@ dropped onto the method list: `files_dropped`); the main window acts.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
 
@@ -48,6 +48,7 @@ class ControlsPanel(QWidget):
         self.methods_layout = QVBoxLayout(self.methods_box)
         self.checks: dict[str, QCheckBox] = {}
         self.bars: dict[str, QProgressBar] = {}
+        self.notes: dict[str, QLabel] = {}           # why a method is unavailable (greyed)
         self.add_model = QPushButton("Add model file…")
         self.add_model.clicked.connect(self.add_model_requested)
         self.add_result = QPushButton("Add result image…")
@@ -75,12 +76,14 @@ class ControlsPanel(QWidget):
         self.setMaximumWidth(340)
 
     def set_methods(self, methods: list[tuple[str, str, bool, str]], checked: list[str] | None = None) -> None:
-        """methods: (name, label, available, reason). Unavailable ones are disabled with the reason."""
-        for widget in list(self.checks.values()) + list(self.bars.values()):
+        """methods: (name, label, available, reason). Unavailable ones are greyed, the reason (for
+        shipped weights: the command that trains them) under them in place of the progress bar."""
+        for widget in list(self.checks.values()) + list(self.bars.values()) + list(self.notes.values()):
             self.methods_layout.removeWidget(widget)
             widget.deleteLater()
         self.checks.clear()
         self.bars.clear()
+        self.notes.clear()
         for name, label, available, reason in methods:
             box = QCheckBox(label)
             box.setEnabled(available)
@@ -93,8 +96,17 @@ class ControlsPanel(QWidget):
             bar.setFormat("" if available else "unavailable")
             bar.setMaximumHeight(12)
             self.methods_layout.addWidget(box)
-            self.methods_layout.addWidget(bar)
             self.checks[name], self.bars[name] = box, bar
+            if available:
+                self.methods_layout.addWidget(bar)
+                continue
+            note = QLabel(reason)
+            note.setWordWrap(True)
+            note.setTextInteractionFlags(Qt.TextSelectableByMouse)     # the train command can be copied
+            note.setStyleSheet("color: palette(mid); font-size: 8pt; margin-left: 20px;")
+            note.setEnabled(False)
+            self.methods_layout.addWidget(note)
+            self.notes[name] = note
 
     def selected_methods(self) -> list[str]:
         return [name for name, box in self.checks.items() if box.isChecked() and box.isEnabled()]

@@ -320,6 +320,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self._preload_cancel.cancel()
         self.compare.runner.wait_all(5000)
+        self.compare.degradation.wait_all(5000)
         for loader in list(self._loaders):
             loader.wait(5000)
         if getattr(self.registry, "process", None) is not None:

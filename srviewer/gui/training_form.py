@@ -23,12 +23,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from srviewer.core.atomic import atomic_write_json
 from srviewer.errors import DataError
+from srviewer.train.sr_data import SAMPLE_PHOTOS
 
 KINDS = {"srresnet": "SRResNet", "srgan": "SRGAN", "srcnn": "SRCNN", "augment": "Augmentation experiment"}
 DEFAULT_DATA = {"srresnet": "sample", "srgan": "sample", "srcnn": "sample", "augment": "tfds:stanford_dogs"}
 # (label, value) offered beside the data field, per kind ("sr": srresnet, srgan, srcnn); None: choose a folder
 DATA_CHOICES = {
-    "sr": (("Sample photos (offline demo)", "sample"), ("DIV2K (TensorFlow Datasets, network)", "tfds:div2k/bicubic_x4"),
+    "sr": (("Sample photos (offline demo)", "sample"),
+           ("DIV2K (TensorFlow Datasets, network)", "tfds:div2k/bicubic_x4"),
            ("A folder of images…", None)),
     "augment": (("Stanford Dogs (TensorFlow Datasets, network)", "tfds:stanford_dogs"),
                 ("A folder of class sub-folders…", None)),
@@ -42,10 +44,11 @@ PRESET_FORMAT = 1
 def describe_data(spec: str, kind: str) -> str:
     """What a data choice means, in a line or two for the form."""
     spec = spec.strip()
+    if spec == "sample" and kind == "augment":
+        return "the sample photos are for super-resolution runs: choose class sub-folders or tfds:NAME"
     if spec == "sample":
-        return ("scikit-image's 6 bundled photos: trains on any machine, offline, at once. A demo: "
-                "too little data for a good model." if kind != "augment" else
-                "the sample photos are for super-resolution runs: choose class sub-folders or tfds:NAME")
+        return (f"scikit-image's {len(SAMPLE_PHOTOS)} bundled photos: trains on any machine, offline, at once. "
+                "A demo: too little data for a good model.")
     if spec.startswith("tfds:div2k"):
         return ("DIV2K's 800 training photos (the papers' data) from TensorFlow Datasets: needs "
                 "`pip install srviewer[datasets]` and a network to download them once (about 4 GB).")
@@ -56,10 +59,8 @@ def describe_data(spec: str, kind: str) -> str:
         return "choose the training data."
     if kind == "augment":
         return "your folder with one sub-folder of images per class."
-    many = "," in spec
-    return ("your folders of HR photos (searched recursively); LR images are made from them with the "
-            "MATLAB bicubic kernel." if many else "your folder of HR photos (searched recursively); LR "
-            "images are made from them with the MATLAB bicubic kernel.")
+    folders = "folders" if "," in spec else "folder"
+    return f"your {folders} of HR photos (searched recursively); the LR images are made from them by the run."
 
 
 def check_data(spec: str, kind: str) -> None:
@@ -155,6 +156,7 @@ class TrainingForm(QWidget):
         self.preset_label = QLabel()
         self.preset_label.setWordWrap(True)
         self._preset: tuple[str, dict] | None = None
+        self._preset_detail = ""
         self.data = QLineEdit(DEFAULT_DATA["srresnet"])
         self.data.setPlaceholderText("sample, a folder of images, or tfds:NAME")
         self.data.setToolTip("sample (scikit-image's photos, offline), folders of HR images (comma-separated, "
@@ -305,7 +307,7 @@ class TrainingForm(QWidget):
 
     def _mark_preset_edited(self, *_) -> None:
         detail = f"<br><span style='color:#555'>{html.escape(self._preset_detail)}</span>" \
-            if getattr(self, "_preset_detail", "") else ""
+            if self._preset_detail else ""
         if self._preset is None:
             self.preset_label.setText("none: the form's own settings")
         elif self.preset_name() is None:
@@ -320,7 +322,7 @@ class TrainingForm(QWidget):
                  "content_loss": kind == "srgan", "init": kind == "srgan", "model": augment, "variants": augment}
         for key, visible in shown.items():
             self._form.setRowVisible(self._rows[key], visible)
-        if self.data.text().strip() in DEFAULT_DATA.values() or (kind == "augment" and self.data.text() == "sample"):
+        if self.data.text().strip() in DEFAULT_DATA.values():
             self.data.setText(DEFAULT_DATA[kind])
         self._fill_data_choices(kind)
         self._explain_data()

@@ -259,8 +259,8 @@ class TrainingTab(QWidget):
         if (run_dir / "events.jsonl").exists():
             self._show_message(f"{run_dir} already holds a run: use Resume, or choose another run folder.")
             return False
-        values["data"] = ",".join(d.strip() if is_named_source(d.strip()) else str(Path(d.strip()).expanduser().resolve())
-                                  for d in values["data"].split(",") if d.strip())
+        parts = [d.strip() for d in values["data"].split(",") if d.strip()]
+        values["data"] = ",".join(d if is_named_source(d) else str(Path(d).expanduser().resolve()) for d in parts)
         args = tf_form.command_args(values, run_dir)
         self._settings.setValue("training/form", json.dumps(self.form.values()))
         self._launch(args, run_dir, values["kind"])

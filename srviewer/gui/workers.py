@@ -67,6 +67,14 @@ class ModelFileLoader(QThread):
             self.failed.emit(f"{Path(self.path).name}: {type(exc).__name__}: {exc}")
 
 
+def reap_finished(threads: dict) -> None:
+    """Forget and delete the finished QThreads of a {job id: thread} dict (a runner's bookkeeping)."""
+    for job_id, thread in list(threads.items()):
+        if thread.isFinished():
+            del threads[job_id]
+            thread.deleteLater()
+
+
 class CompareRunner(QObject):
     event_received = Signal(object)    # a core.compare event (Prepared, MethodStarted, ..., RunFinished)
     run_cancelled = Signal()
@@ -130,7 +138,4 @@ class CompareRunner(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        for job_id, thread in list(self._threads.items()):
-            if thread.isFinished():
-                del self._threads[job_id]
-                thread.deleteLater()
+        reap_finished(self._threads)

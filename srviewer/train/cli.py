@@ -183,7 +183,8 @@ def _run_sr(args) -> int:
     if cfg.val:
         from srviewer.train.sr_validate import Validator
 
-        validator = Validator(cfg.val, cfg.scale, cfg.kernel, trainer.spec["input"])
+        validator = Validator(cfg.val, cfg.scale, cfg.kernel, trainer.spec["input"],
+                              degradation=cfg.degradation_spec(), seed=cfg.seed)
     try:
         trainer.run(stop, validator)
     except Exception as exc:

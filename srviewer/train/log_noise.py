@@ -13,7 +13,7 @@ import re
 
 _NOISE = re.compile(r"""
     ^[IWEF]\d{4}\s+\d\d:\d\d:[\d.]+\s+\d+\s+[\w./-]+:\d+\]          # absl: I0000 00:00:17.9 19244 file.cc:31]
-  | ^\d{4}-\d\d-\d\d[\sT]\d\d:\d\d:[\d.]+:?\s+[IWEF]\s+\S+:\d+\]     # TF C++: 2026-12-04 18:00:00.1: I tensorflow/...:12]
+  | ^\d{4}-\d\d-\d\d[\sT]\d\d:\d\d:[\d.]+:?\s+[IWEF]\s+\S+:\d+\]     # TF C++: 2026-12-04 18:00:00.1: I tf/x.cc:12]
   | ^WARNING:\s+All\s+log\s+messages\s+before\s+absl::InitializeLog
   | ^WARNING:absl:
   | ^To\s+enable\s+the\s+following\s+instructions

@@ -27,6 +27,7 @@ class SRConfig:
     patch: int = 96                                  # HR patch side; LR is patch / scale
     scale: int = 4
     kernel: str = "matlab"                           # degradation: "matlab" or "opencv"
+    degradation: dict | str | None = None            # per-patch chain (train/degrade_spec.py); None: kernel only
     lr: float = 1e-4                                 # Adam learning rate at step 0
     lr_boundaries: list[int] = field(default_factory=list)  # steps where the rate is multiplied
     lr_factor: float = 0.5                           # ... by this factor
@@ -82,6 +83,7 @@ class SRConfig:
         return asdict(self)
 
     def validate(self) -> None:
+        self.degradation_spec()   # a bad "degradation" is one line, before anything runs
         if self.kind not in KINDS:
             raise DataError(f"unknown training kind {self.kind!r}")
         if self.loss not in ("mse", "l1"):
@@ -106,6 +108,12 @@ class SRConfig:
             raise DataError("srgan starts from a trained SRResNet: pass --init RUN_DIR or a .weights.h5")
         if not self.data:
             raise DataError("no training data: pass --data FOLDER (or tfds:div2k/bicubic_x4)")
+
+    def degradation_spec(self):
+        """The training degradation (train.degrade_spec.DegradationSpec) or None: kernel only."""
+        from srviewer.train.degrade_spec import parse_spec
+
+        return parse_spec(self.degradation, self.kernel)
 
     @property
     def keeps_generators(self) -> bool:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from srviewer.core.conventions import downscale, mod_crop
+from srviewer.core.degrade import degrade
 from srviewer.core.images import read_image, to_uint8
 from srviewer.errors import DataError, ImageReadError
 from srviewer.train import net_probe
@@ -119,15 +120,20 @@ def _save_cache(cache_file: Path, hrs, lrs, names, skipped) -> None:
 
 
 class PatchSampler:
-    """Random aligned patch pairs, deterministic in (seed, step): a resumed run draws new batches."""
+    """Random aligned patch pairs, deterministic in (seed, step): a resumed run draws new batches.
 
-    def __init__(self, pairs: PairSet, patch: int = 96, batch: int = 16, seed: int = 0):
+    With a `degradation` (train.degrade_spec.DegradationSpec) each patch's LR is made from its
+    (flipped, rotated) HR patch by a chain drawn for that patch, instead of sliced from the
+    clean LR."""
+
+    def __init__(self, pairs: PairSet, patch: int = 96, batch: int = 16, seed: int = 0, degradation=None):
         if patch % pairs.scale:
             raise DataError(f"patch size {patch} is not a multiple of the scale {pairs.scale}")
         usable = [i for i, hr in enumerate(pairs.hr) if min(hr.shape[:2]) >= patch]
         if not usable:
             raise DataError(f"no training image is at least {patch}x{patch} pixels")
         self.pairs, self.patch, self.batch, self.seed = pairs, patch, batch, seed
+        self.degradation = degradation
         self._usable = np.array(usable)
         areas = np.array([pairs.hr[i].shape[0] * pairs.hr[i].shape[1] for i in usable], dtype=np.float64)
         self._p = areas / areas.sum()  # bigger images give more patches
@@ -135,6 +141,7 @@ class PatchSampler:
     def batch_at(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """The batch for `step`: (lr, hr) float32 [0,1], shapes (B, p/s, p/s, 3) and (B, p, p, 3)."""
         rng = np.random.default_rng([self.seed, step])
+        chains = np.random.default_rng([self.seed, step, 17])   # the degradations' own stream: same patches
         s, p = self.pairs.scale, self.patch
         q = p // s
         lr_batch = np.empty((self.batch, q, q, 3), np.float32)
@@ -149,8 +156,12 @@ class PatchSampler:
             k = int(rng.integers(0, 4))
             if rng.random() < 0.5:
                 lr_patch, hr_patch = lr_patch[:, ::-1], hr_patch[:, ::-1]
-            lr_batch[b] = np.rot90(lr_patch, k) / 255.0
             hr_batch[b] = np.rot90(hr_patch, k) / 255.0
+            if self.degradation is None:
+                lr_batch[b] = np.rot90(lr_patch, k) / 255.0
+            else:
+                hr_seen = np.ascontiguousarray(np.rot90(hr_patch, k))
+                lr_batch[b] = degrade(hr_seen, self.degradation.sample(chains), s) / 255.0
         return lr_batch, hr_batch
 
 

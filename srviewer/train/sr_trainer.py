@@ -323,7 +323,8 @@ class SRTrainer:
             self.events.emit("finished", step=start, reason="done")
             return "done"
         pairs = load_training_data(cfg.data, cfg.scale, cfg.kernel, cfg.patch)
-        sampler = PatchSampler(pairs, cfg.patch, cfg.batch, cfg.seed)
+        degradation = cfg.degradation_spec()
+        sampler = PatchSampler(pairs, cfg.patch, cfg.batch, cfg.seed, degradation=degradation)
         batches = iter(self.distribute(make_dataset(sampler, start)))
         if stop.clear_stale():
             self._say("removed a STOP file left from before this run started")
@@ -340,6 +341,8 @@ class SRTrainer:
                      f"{cfg.batch // d['replicas']} patches each" if d["replicas"] > 1 else ""))
         for item in skipped:
             self._say(f"skipped {item['file']}: {item['reason']}")
+        if degradation is not None:
+            self._say(f"training LR degraded per patch: {degradation.describe()}; validation {degradation.val}")
         reason, tick, tick_step, t_last = "done", time.perf_counter(), start, time.perf_counter()
         step = start
         while step < cfg.steps:

@@ -1,6 +1,8 @@
 """Validation during training: the paper convention on whole images, and a sample strip.
 
-LR is made from each HR image with the run's kernel; the generator's output is clipped and
+LR is made from each HR image with the run's kernel (the clean protocol, also for runs trained on
+degraded patches), or, when the run's degradation asks for `"val": "degraded"`, with one chain per
+image drawn with a fixed seed (train.degrade_spec); the generator's output is clipped and
 rounded to uint8 (as published figures do) and scored with `metrics.score` (Y, border = scale).
 """
 
@@ -19,15 +21,20 @@ from srviewer.train.sr_data import find_images
 class Validator:
     """Holds the validation images and scores a generator on them."""
 
-    def __init__(self, folder: str | Path, scale: int, kernel: str, input_kind: str):
+    def __init__(self, folder: str | Path, scale: int, kernel: str, input_kind: str, degradation=None, seed: int = 0):
+        from srviewer.core.degrade import degrade
         from srviewer.core.images import read_image
 
         self.scale, self.kernel, self.input_kind = scale, kernel, input_kind
         self.items = []
-        for path in find_images([folder]):
+        self.chains: list[str] = []   # the chain that made each image's LR
+        for i, path in enumerate(find_images([folder])):
             loaded = read_image(path)
             hr = mod_crop(to_uint8(loaded.rgb), scale)
-            self.items.append((path.stem, hr, downscale(hr, scale, kernel), loaded.is_grey))
+            chain = None if degradation is None else degradation.validation_chain(i, seed)
+            self.chains.append(f"kernel={kernel}" if chain is None else str(chain))
+            lr = downscale(hr, scale, kernel) if chain is None else degrade(hr, chain, scale)
+            self.items.append((path.stem, hr, lr, loaded.is_grey))
         self._fn = None
 
     def _predict(self, model, lr_uint8: np.ndarray) -> np.ndarray:

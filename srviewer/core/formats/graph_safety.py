@@ -185,10 +185,11 @@ def check_meta_graph(meta_graph, what: str, trust_code: bool = False) -> list[st
     save_ops, save_nodes, save_fns = _collect(graph_def, save_root, exclude=restore_nodes)
     saver_nodes = restore_nodes | save_nodes
     saver_only = (restore_fns | save_fns) - set(meta_graph.object_graph_def.concrete_functions)
-    # everything else: graph nodes outside the saver, every function they call, and every
-    # library function that is not the saver's own
+    # everything else: graph nodes outside the saver with all they depend on (a saver node
+    # included: the model must not need it), every function they call, and every library
+    # function that is not the saver's own
     other_roots = [n.name for n in graph_def.node if n.name not in saver_nodes]
-    other_ops, _, other_fns = _collect(graph_def, other_roots, exclude=saver_nodes)
+    other_ops, _, other_fns = _collect(graph_def, other_roots, exclude=())
     library = {f.signature.name: f for f in graph_def.library.function}
     for fname in library:
         if fname not in saver_only and fname not in other_fns:

@@ -12,6 +12,7 @@ TensorFlow is imported by `load`, never by importing this module.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -90,16 +91,32 @@ def _infos(tf, tensors, keys) -> list[TensorInfo]:
     return [TensorInfo(k, shape_of(tensors[k].tensor_shape), dtype_name(tf, tensors[k].dtype)) for k in keys]
 
 
-def _load_v2(t, folder: Path, tags, key, in_key, out_keys):
-    loaded = t.saved_model.load(str(folder), tags=tags)
+def _load_v2(t, folder: Path, tags, key, in_key, out_keys, tf1_style: bool):
+    tf_log = logging.getLogger("tensorflow")
+    level = tf_log.level
+    if tf1_style:   # "Unable to create a python object for variable ... reference variable", per variable
+        tf_log.setLevel(logging.ERROR)
+    try:
+        loaded = t.saved_model.load(str(folder), tags=tags)
+    finally:
+        tf_log.setLevel(level)
     fn = loaded.signatures[key]
 
     def run(x: np.ndarray) -> list[np.ndarray]:
         out = fn(**{in_key: t.constant(np.asarray(x), dtype=fn.structured_input_signature[1][in_key].dtype)})
         return [np.asarray(out[k]) for k in out_keys]
 
-    params = sum(int(np.prod(v.shape)) for v in fn.variables) if fn.variables else None
+    params = sum(int(np.prod(v.shape)) for v in fn.variables) if fn.variables else _checkpoint_params(t, folder)
     return run, params, loaded
+
+
+def _checkpoint_params(t, folder: Path) -> int | None:
+    """Elements of the variables stored in the folder's checkpoint (a TF 1 signature keeps none)."""
+    try:
+        shapes = t.train.load_checkpoint(str(folder / "variables" / "variables")).get_variable_to_shape_map()
+    except Exception:  # noqa: BLE001 - no or unreadable checkpoint: unknown
+        return None
+    return sum(int(np.prod(shape)) for name, shape in shapes.items() if not name.startswith("_CHECKPOINTABLE")) or None
 
 
 def _load_v1(t, folder: Path, tags, sig, in_key, out_keys):
@@ -136,7 +153,7 @@ def load(path: Path, options: LoadOptions) -> RawModel:
     out_keys = sorted(sig.outputs, key=_natural)
     tf1_style = len(meta_graph.object_graph_def.nodes) == 0
     try:
-        run, params, keep = _load_v2(t, folder, tags, key, in_key, out_keys)
+        run, params, keep = _load_v2(t, folder, tags, key, in_key, out_keys, tf1_style)
     except Exception as exc:  # noqa: BLE001 - TensorFlow raises many types here
         if not tf1_style:
             raise ModelFileError(f"{what}: TensorFlow cannot load the SavedModel ({first_line(exc)})") from None

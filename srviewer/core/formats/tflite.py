@@ -46,14 +46,18 @@ def _info(detail) -> TensorInfo:
     return TensorInfo(detail["name"], _shape(detail), np.dtype(detail["dtype"]).name)
 
 
-def _operators(path: Path) -> dict[str, str]:
-    """{operator name: first 'subgraph S operator O' using it} over every subgraph of the file (the
-    bodies of WHILE/IF/CALL_ONCE included); a custom or Flex operator by its custom code."""
+def _schema():
     try:
         from ai_edge_litert import schema_py_generated as schema
     except ImportError:
         from tensorflow.lite.python import schema_py_generated as schema
+    return schema
 
+
+def _operators(path: Path) -> dict[str, str]:
+    """{operator name: first 'subgraph S operator O' using it} over every subgraph of the file (the
+    bodies of WHILE/IF/CALL_ONCE included); a custom or Flex operator by its custom code."""
+    schema = _schema()
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     try:
         model = schema.Model.GetRootAsModel(path.read_bytes(), 0)
@@ -70,6 +74,23 @@ def _operators(path: Path) -> dict[str, str]:
     except Exception as exc:  # noqa: BLE001 - a malformed table: IndexError, struct.error, ...
         raise ModelFileError(f"{path.name}: not a valid TFLite file (truncated or corrupt: {first_line(exc)})") from None
     return ops
+
+
+def _params(path: Path) -> int | None:
+    """Elements of the tensors whose values the file stores (weights, biases, constants)."""
+    try:
+        model = _schema().Model.GetRootAsModel(path.read_bytes(), 0)
+        total = 0
+        for s in range(model.SubgraphsLength()):
+            subgraph = model.Subgraphs(s)
+            for i in range(subgraph.TensorsLength()):
+                tensor = subgraph.Tensors(i)
+                buffer = model.Buffers(tensor.Buffer()) if tensor.Buffer() else None
+                if buffer is not None and (buffer.DataLength() or buffer.Size()):
+                    total += int(np.prod(tensor.ShapeAsNumpy())) if tensor.ShapeLength() else 1
+        return total
+    except Exception:  # noqa: BLE001 - the count is informative only
+        return None
 
 
 def _interpreter(path: Path, options: LoadOptions):
@@ -135,7 +156,7 @@ def load(path: Path, options: LoadOptions) -> RawModel:
 
     threads = os.cpu_count() or 1
     return RawModel(format="tflite", run=run, inputs=[_info(detail)], outputs=[_info(o) for o in outputs],
-                    device=f"CPU: {runtime} (XNNPACK), {threads} threads", notes=notes)
+                    device=f"CPU: {runtime} (XNNPACK), {threads} threads", params=_params(path), notes=notes)
 
 
 FORMAT = ModelFormat(name="tflite", label="TFLite", suffixes=(".tflite",), folder=False,
