@@ -30,7 +30,8 @@ from srviewer.errors import DataError, ModelFileError, SrviewerError
 from srviewer.train.events import EventLog, print_progress
 from srviewer.train.run_index import GENERATORS_DIR, generator_name
 from srviewer.train.sr_config import SRConfig
-from srviewer.train.sr_data import PatchSampler, is_named_source, load_training_data, make_dataset
+from srviewer.train.sr_data import is_named_source, make_dataset
+from srviewer.train.sr_stream import load_for_training, make_sampler
 
 STOP_FILE = "STOP"
 
@@ -322,9 +323,9 @@ class SRTrainer:
         if start >= cfg.steps:
             self.events.emit("finished", step=start, reason="done")
             return "done"
-        pairs = load_training_data(cfg.data, cfg.scale, cfg.kernel, cfg.patch)
+        pairs = load_for_training(cfg.data, cfg.scale, cfg.kernel, cfg.patch)   # big folders: streamed
         degradation = cfg.degradation_spec()
-        sampler = PatchSampler(pairs, cfg.patch, cfg.batch, cfg.seed, degradation=degradation)
+        sampler = make_sampler(pairs, cfg.patch, cfg.batch, cfg.seed, degradation=degradation)
         batches = iter(self.distribute(make_dataset(sampler, start)))
         if stop.clear_stale():
             self._say("removed a STOP file left from before this run started")
