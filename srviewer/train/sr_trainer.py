@@ -31,6 +31,7 @@ from srviewer.train.events import EventLog, print_progress
 from srviewer.train.run_index import GENERATORS_DIR, generator_name
 from srviewer.train.sr_config import SRConfig
 from srviewer.train.sr_data import is_named_source, make_dataset
+from srviewer.train import sr_tfds
 from srviewer.train.sr_stream import load_for_training, make_sampler
 
 STOP_FILE = "STOP"
@@ -323,20 +324,26 @@ class SRTrainer:
         if start >= cfg.steps:
             self.events.emit("finished", step=start, reason="done")
             return "done"
-        pairs = load_for_training(cfg.data, cfg.scale, cfg.kernel, cfg.patch)   # big folders: streamed
         degradation = cfg.degradation_spec()
-        sampler = make_sampler(pairs, cfg.patch, cfg.batch, cfg.seed, degradation=degradation)
-        batches = iter(self.distribute(make_dataset(sampler, start)))
+        tfds_name = sr_tfds.matches(cfg.data, cfg.scale, cfg.kernel, degradation)
+        if tfds_name:    # DIV2K's own MATLAB-bicubic LR, cropped on the fly by a tf.data pipeline
+            dataset, images = sr_tfds.patch_dataset(tfds_name, cfg.scale, cfg.patch, cfg.batch, cfg.seed, start)
+            skipped_files: list = []
+        else:
+            pairs = load_for_training(cfg.data, cfg.scale, cfg.kernel, cfg.patch)   # big folders: streamed
+            sampler = make_sampler(pairs, cfg.patch, cfg.batch, cfg.seed, degradation=degradation)
+            dataset, images, skipped_files = make_dataset(sampler, start), len(pairs.hr), pairs.skipped
+        batches = iter(self.distribute(dataset))
         if stop.clear_stale():
             self._say("removed a STOP file left from before this run started")
         for leftover in self.run_dir.glob(".*.tmp*"):   # a killed process's atomic writes never finished
             leftover.unlink(missing_ok=True)
-        skipped = [{"file": f, "reason": why} for f, why in pairs.skipped]
+        skipped = [{"file": f, "reason": why} for f, why in skipped_files]
         self.events.emit("started", step=start, total_steps=cfg.steps, kind=cfg.kind, resumed=self.resumed,
-                         images=len(pairs.hr), skipped_images=len(skipped), skipped=skipped, machine=_machine(),
+                         images=images, skipped_images=len(skipped), skipped=skipped, machine=_machine(),
                          precision=cfg.precision, compute_dtype=self.compute_dtype, **self.distribution)
         d = self.distribution
-        self._say(f"{cfg.kind}: step {start} of {cfg.steps}, {len(pairs.hr)} training images"
+        self._say(f"{cfg.kind}: step {start} of {cfg.steps}, {images} training images"
                   + (f", {len(skipped)} files skipped" if skipped else "")
                   + (f"; {d['strategy_class']} over {d['replicas']} replicas ({', '.join(d['devices'])}), "
                      f"{cfg.batch // d['replicas']} patches each" if d["replicas"] > 1 else ""))
