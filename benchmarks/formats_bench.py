@@ -1,8 +1,10 @@
-"""The formats row of benchmarks/run.py: one random-weight SRResNet as Keras, ONNX and SavedModel.
+"""The formats rows of benchmarks/run.py: one random-weight SRResNet as Keras, ONNX, SavedModel,
+frozen graph and TFLite.
 
 `export_all(folder)` (run in a child with TensorFlow) writes the paper's SRResNet (16 blocks, 64
-filters, random weights, seed 0) three ways: `srgan.weights.h5` + sidecar, `srgan.onnx` (NCHW,
-sr_resnet_onnx.py) and the SavedModel folder `srgan_saved/` (`model.export`), each with a
+filters, random weights, seed 0) five ways: `srgan.weights.h5` + sidecar, `srgan.onnx` (NCHW,
+sr_resnet_onnx.py), the SavedModel folder `srgan_saved/` (`model.export`), the frozen GraphDef
+`srgan_graph.pb` and the TFLite file `srgan_lite.tflite` (TFLiteConverter, float32), each with a
 sidecar stating its convention (random weights give detection nothing to agree on).
 `run_format(name, folder, quick)` (one child per format, so peak RSS is that format's alone)
 loads the file through srviewer's seam (registry.add_model_file) and times ModelMethod.upscale
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-FILES = {"keras": "srgan.weights.h5", "onnx": "srgan.onnx", "saved_model": "srgan_saved"}
+FILES = {"keras": "srgan.weights.h5", "onnx": "srgan.onnx", "saved_model": "srgan_saved",
+         "tf_graph": "srgan_graph.pb", "tflite": "srgan_lite.tflite"}
+_NHWC_RGB_01 = {"format": 1, "scale": 4, "input": "lr", "layout": "nhwc", "channels": "rgb", "range": "0..1"}
 
 
 def export_all(folder: Path) -> None:
@@ -36,6 +40,7 @@ def export_all(folder: Path) -> None:
     atomic_write_json(folder / "srgan.json", {"factory": "sr_resnet", "kwargs": kwargs, "scale": 4, "input": "lr",
                                               "label": "SRResNet (random)", "format": 1})
     model.export(str(folder / FILES["saved_model"]), verbose=False)
+    _export_tf_graph_and_tflite(model, folder)
     atomic_write_json(folder / "srgan_saved.json", {"format": 1, "model_format": "saved_model", "scale": 4,
                                                     "input": "lr", "layout": "nhwc", "channels": "rgb", "range": "0..1"})
     # srgan.onnx would share the sidecar srgan.json with the Keras pair: it gets a folder of its own
@@ -78,3 +83,18 @@ def max_diffs(folder: Path) -> dict:
     keras_out = np.load(ref)
     return {name: float(np.abs(np.load(folder / f"out_{name}.npy") - keras_out).max())
             for name in FILES if name != "keras" and (folder / f"out_{name}.npy").exists()}
+
+
+def _export_tf_graph_and_tflite(model, folder: Path) -> None:
+    """The same model as a frozen GraphDef and as a TFLite file (float32), each with its sidecar."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from srviewer.core.atomic import atomic_write_bytes, atomic_write_json
+
+    spec = tf.TensorSpec([1, None, None, 3], tf.float32, name="lr")
+    frozen = convert_variables_to_constants_v2(tf.function(lambda x: model(x, training=False)).get_concrete_function(spec))
+    atomic_write_bytes(folder / FILES["tf_graph"], frozen.graph.as_graph_def().SerializeToString())
+    atomic_write_json(folder / "srgan_graph.json", _NHWC_RGB_01 | {"model_format": "tf_graph"})
+    atomic_write_bytes(folder / FILES["tflite"], tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    atomic_write_json(folder / "srgan_lite.json", _NHWC_RGB_01 | {"model_format": "tflite"})

@@ -20,7 +20,8 @@ trained file is needed.
             the largest gap of a 10 ms timer during a 512x512 SRGAN comparison in the window;
             `srviewer` start to all four results on the sample photo (the shipped weights, the models
             preloaded from the moment the window shows), and a second Run on the same image
-- formats:  one random-weight SRResNet as Keras (.weights.h5), ONNX (onnxruntime) and SavedModel,
+- formats:  one random-weight SRResNet as Keras (.weights.h5), ONNX (onnxruntime), SavedModel,
+            frozen graph (.pb) and TFLite (LiteRT),
             each loaded through srviewer's format seam in its own child: ModelMethod.upscale on a
             510x339 LR (128x128 --quick), median seconds, peak RSS, and how far each output is
             from the Keras one (benchmarks/formats_bench.py)
@@ -53,7 +54,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import bicubic_cases  # noqa: E402 - the bicubic rows (issue 18), beside this file
 import formats_bench  # noqa: E402 - the model-formats rows (issue 14)
 CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "gui_results", "train",
-         "bicubic", "big_photo", "formats_keras", "formats_onnx", "formats_saved_model")
+         "bicubic", "big_photo", "formats_keras", "formats_onnx", "formats_saved_model",
+         "formats_tf_graph", "formats_tflite")
 FORMATS_DIR = "SRVIEWER_BENCH_FORMATS"   # the folder of the formats cases' exports (formats_bench.py)
 GIB = 2**30
 
@@ -410,6 +412,14 @@ def case_formats_saved_model(quick: bool) -> dict:
     return _formats_case("saved_model", quick)
 
 
+def case_formats_tf_graph(quick: bool) -> dict:
+    return _formats_case("tf_graph", quick)
+
+
+def case_formats_tflite(quick: bool) -> dict:
+    return _formats_case("tflite", quick)
+
+
 def _export_formats(folder: Path) -> None:
     """formats_bench.export_all in a child Python (TensorFlow stays out of this process)."""
     code = (f"import sys; from pathlib import Path; sys.path[:0] = [{str(REPO)!r}, {str(Path(__file__).parent)!r}]; "
@@ -470,7 +480,7 @@ def summarise(raw: dict, quick: bool) -> dict:
         "bicubic": bicubic_cases.summary(g),
         "formats": {fmt: {k: g(f"formats_{fmt}", k) for k in ("seconds", "peak_rss_gib", "size", "device", "load_s")}
                     | {"max_abs_diff_vs_keras": (raw.get("formats_diff") or {}).get(fmt)}
-                    for fmt in ("keras", "onnx", "saved_model")},
+                    for fmt in formats_bench.FILES},
     }
     for size in ("510x339", "128x128"):
         ours, naive = g("upscale_srviewer", size, "seconds"), g("upscale_naive", size, "seconds")

@@ -24,7 +24,7 @@ def run_methods(args) -> int:
     for method in registry:
         step = BY_NAME.get(method.name)
         ok, reason = method.availability()
-        untrained = step is not None and step.train_command and not method.path.exists()
-        status = "ready" if ok else f"not trained: {step.train_command}" if untrained else f"unavailable: {reason}"
+        hint = getattr(method, "train_hint", lambda: "")()
+        status = "ready" if ok else f"not trained: {hint}" if hint else f"unavailable: {reason}"
         print(f"{method.name:<10} {step.year if step else '':>4}  {method.label:<9} {status}")
     return 0

@@ -88,3 +88,17 @@ def test_gui_bad_degrade_is_one_line_before_any_window(capsys):
     assert main(["gui", "--degrade", "noise=abc"]) == 2
     err = capsys.readouterr().err.strip()
     assert "noise=abc" in err and len(err.splitlines()) == 1
+
+
+def test_the_chain_is_kept_in_the_settings(qtbot, window, settings):
+    from srviewer.gui.main_window import MainWindow
+
+    panel = window.compare.degradation.panel
+    panel.blur.setValue(0.8)
+    panel.kernel.setCurrentIndex(panel.kernel.findData("area"))
+    panel.jpeg_on.setChecked(True)
+    window.save_settings()
+    again = MainWindow(window.registry, settings=settings, show_dialogs=False)
+    qtbot.addWidget(again)
+    assert str(again.compare.degradation.chain()) == "blur=0.8,kernel=area,jpeg=75"
+    assert not again.compare.degradation.panel.kernel_follows()

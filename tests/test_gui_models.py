@@ -15,6 +15,10 @@ def test_add_model_dialog_filters_come_from_the_registry(window):
     assert filters[0].startswith("Model files (") and "*.onnx" in filters[0] and "*.keras" in filters[0]
     assert [f.split(" (")[0] for f in filters[1:-1]] == [f.label for f in formats.formats() if not f.folder]
     assert dialog.fileMode() == QFileDialog.FileMode.ExistingFile
+    folders = [f.label for f in formats.folder_formats()]          # SavedModel: a folder chooser of its own
+    assert folders and window.model_file_dialog(folders=True).fileMode() == QFileDialog.FileMode.Directory
+    entries = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+    assert any("folder" in e and folders[0] in e for e in entries), entries
 
 
 def test_add_model_button_adds_an_onnx_model_that_runs_as_a_column(qtbot, window, tmp_path, monkeypatch):

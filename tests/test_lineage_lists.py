@@ -95,7 +95,8 @@ def test_the_window_lists_the_lineage_with_years_ticks_the_four_and_greys_the_un
     assert controls.checks["vdsr"].isEnabled() and not controls.checks["vdsr"].isChecked()
     for name in ("fsrcnn", "srresnet", "srgan"):
         assert not controls.checks[name].isEnabled()
-        assert f"srviewer train {name} --config configs/{name}.json" in controls.notes[name].text()
+        assert controls.notes[name].text() == f"srviewer train {name} --config configs/{name}.json"
+        assert f"{name}.weights.h5 not found" in controls.notes[name].toolTip() == controls.checks[name].toolTip()
     assert set(controls.notes) == {"fsrcnn", "srresnet", "srgan"}
     controls.checks["vdsr"].setChecked(True)
     assert controls.selected_methods() == ["bicubic", "srcnn", "vdsr"]

@@ -19,8 +19,10 @@ from srviewer.errors import ModelFileError
 
 
 
-def _by_hand(path, lr, layout="nchw", channels="rgb", value_range="0..1", head=0, crop=None):
+def _by_hand(path, lr, layout="nchw", channels="rgb", value_range="0..1", head=0, crop=None, bicubic_input=False):
     """Run the file with onnxruntime as its convention says: lr HxWx3 RGB [0,1] -> RGB [0,1]."""
+    if bicubic_input:                       # the model is fed the bicubic upscale and keeps its size
+        lr = upscale_bicubic(lr, 4, "matlab")
     lo, hi = {"0..1": (0, 1), "0..255": (0, 255), "-1..1": (-1, 1)}[value_range]
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     if channels == "y":
@@ -35,9 +37,10 @@ def _by_hand(path, lr, layout="nchw", channels="rgb", value_range="0..1", head=0
         y = y.transpose(1, 2, 0)
     if crop:
         y = y[crop[0]:crop[0] + lr.shape[0] * 4, crop[1]:crop[1] + lr.shape[1] * 4]
+    y = y[:lr.shape[0] * (1 if bicubic_input else 4), :lr.shape[1] * (1 if bicubic_input else 4)]
     y = (y - lo) / (hi - lo)
     if channels == "y":
-        ycc = rgb2ycbcr(upscale_bicubic(lr, 4, "matlab"))
+        ycc = rgb2ycbcr(lr if bicubic_input else upscale_bicubic(lr, 4, "matlab"))
         ycc[..., 0] = y[..., 0] * 255.0
         return np.clip(ycbcr2rgb(ycc), 0, 1)
     return np.clip(y[..., ::-1] if channels == "bgr" else y, 0, 1)
@@ -52,6 +55,7 @@ CASES = {   # name: (build kwargs, expected convention, how to run it by hand)
     "off_by_2_at_end": (dict(pad=2, pad_where="end"), dict(trim="end"), dict(crop=(0, 0))),
     "two_heads": (dict(scales=(2, 4)), dict(output=1, scale=4), dict(head=1)),
     "minus1_1": (dict(value_range="-1..1"), dict(range="-1..1"), dict(value_range="-1..1")),
+    "bicubic_input": (dict(scales=(1,)), dict(input_kind="bicubic", scale=4), dict(bicubic_input=True)),
 }
 
 
@@ -257,3 +261,17 @@ def test_the_tile_overlap_follows_the_receptive_field(tmp_path, rng):
     short = methods.MethodRegistry().add_model_file(path)
     short.tile = 8
     assert np.abs(short.upscale(lr) - whole).max() > 1e-4
+
+
+def test_a_sidecar_names_the_format_of_an_unknown_suffix_and_is_not_used_for_another_format(tmp_path):
+    import shutil
+
+    path = onnx_models.build(tmp_path / "m.onnx")
+    load_predictor(path, LoadOptions(scale=4))                  # writes m.json with model_format "onnx"
+    renamed = tmp_path / "m.model"
+    shutil.copy(path, renamed)                                 # an unknown suffix: the sidecar names the loader
+    assert load_predictor(renamed, LoadOptions(scale=4)).format == "onnx"
+    (tmp_path / "m.keras").write_bytes(b"PK not really")     # a Keras file sharing m.json: it is not used for it
+    with pytest.raises(ModelFileError, match="m.keras: not a loadable .keras model"):
+        load_predictor(tmp_path / "m.keras", LoadOptions(scale=4))
+    assert json.loads((tmp_path / "m.json").read_text())["model_format"] == "onnx"

@@ -8,7 +8,6 @@ import pytest
 from srviewer.cli import main
 from srviewer.core import degrade as dg
 from srviewer.core.conventions import downscale
-from srviewer.core.images import write_image
 from srviewer.errors import DataError
 from srviewer.train.degrade_spec import parse_spec
 from srviewer.train.events import read_events

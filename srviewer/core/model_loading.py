@@ -70,10 +70,10 @@ def load_predictor(path, options: LoadOptions | None = None, overrides: dict | N
         raise ModelFileError(f"{path}: no such model file or folder")
     if path.is_file() and path.stat().st_size == 0:
         raise ModelFileError(f"{path}: the model file is empty")
-    spec = None if path.name.endswith(".weights.h5") and not path.with_name(
-        path.name[:-len(".weights.h5")] + ".json").exists() else sidecar.read(path)
-    fmt = by_name(spec["model_format"]) if spec and spec.get("model_format") else format_for(path)
+    fmt, spec, foreign = _format_and_sidecar(path)
     raw = fmt.load(path, options)
+    if foreign:
+        raw.notes.append(foreign)
     fields, sources = stated_fields(raw.declared, spec, overrides)
     conv, detected = convention_for(raw, fields, sources, options.scale, kernel)
     recorded = (spec or {}).get("evidence") or {}
@@ -82,11 +82,29 @@ def load_predictor(path, options: LoadOptions | None = None, overrides: dict | N
             conv.evidence[key] = f"{why} (written after detection: {recorded[key]})"
     label = (spec or {}).get("label") or raw.declared.get("label") or path.name.split(".")[0]
     predictor = Predictor(raw, conv, label, kernel, run=_fast_run(raw, conv, jit_compile, precision))
-    if detected and write_sidecar and not (spec and all(k in spec for k in ("layout", "channels", "range"))):
+    if detected and write_sidecar and not foreign and not (spec and all(k in spec for k in ("layout", "channels", "range"))):
         written = sidecar.write_detected(path, fmt.name, label, conv.as_dict(), raw.params)
         predictor.notes.append(f"convention written to {written.name}" if written else
                                f"could not write {sidecar.sidecar_path(path).name} (folder not writable)")
     return predictor
+
+
+def _format_and_sidecar(path: Path):
+    """(format, sidecar dict or None, note or ""). The sidecar's "model_format" chooses the loader for a
+    name no format claims; a sidecar naming another format than the file's own (model.onnx beside
+    model.pb share model.json) belongs to that other file: it is not used, and said so."""
+    spec = sidecar.read(path)
+    named = (spec or {}).get("model_format")
+    try:
+        guessed = format_for(path)
+    except ModelFileError:
+        if not named:
+            raise
+        return by_name(named), spec, ""
+    if named and named != guessed.name:
+        return guessed, None, (f"{sidecar.sidecar_path(path).name} describes a {named} file, not this "
+                               f"{guessed.label} one: not used")
+    return guessed, spec, ""
 
 
 def _fast_run(raw, conv: Convention, jit_compile, precision):

@@ -140,7 +140,8 @@ def sweep_plot(result: SweepResult, path: Path | None = None, labels: dict[str, 
     legend_h = 18 * len(names) + 10
     canvas = Image.new("RGB", (2 * pw, ph + legend_h + 24), "white")
     draw, font = ImageDraw.Draw(canvas), _font(12)
-    draw.text((8, 4), f"Robustness to {result.key}: mean over the images, Y channel, border = scale", fill="black", font=_font(14))
+    title = f"PSNR-Y and SSIM-Y against {result.key} (Y of BT.601, border = scale; a folder: the mean)"
+    draw.text((8, 4), title, fill="black", font=_font(14))
     for p, (series, title) in enumerate((("psnr_y", "PSNR-Y (dB)"), ("ssim_y", "SSIM-Y"))):
         _panel(draw, font, (p * pw, 24, pw, ph), title, result.key, result.values,
                [(result.methods[n][series], _COLOURS[i % len(_COLOURS)]) for i, n in enumerate(names)])

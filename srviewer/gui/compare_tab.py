@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from srviewer.core import inspection_images
 from srviewer.core.lineage import caption, default_ticks
@@ -59,8 +60,14 @@ class CompareTab(QWidget):
         column = QVBoxLayout()
         column.addWidget(right, 1)
         column.addWidget(self.readout)
+        side = QScrollArea()            # the controls scroll rather than hold the window taller than the screen
+        side.setWidget(self.controls)
+        side.setWidgetResizable(True)
+        side.setFrameShape(QFrame.NoFrame)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        side.setMinimumWidth(self.controls.sizeHint().width() + side.verticalScrollBar().sizeHint().width())
         layout = QHBoxLayout(self)
-        layout.addWidget(self.controls)
+        layout.addWidget(side)
         layout.addLayout(column, 1)
 
         self.session = ComparisonSession(registry, default_crop=True, blind_when_small=True, crop_y_only=True)
@@ -102,7 +109,9 @@ class CompareTab(QWidget):
         entries = []
         for method in self.session.registry:
             ok, reason = method.availability()
-            entries.append((method.name, caption(method.name, getattr(method, "label", method.name)), ok, reason))
+            hint = getattr(method, "train_hint", lambda: "")()      # shipped weights missing: how to train them
+            entries.append((method.name, caption(method.name, getattr(method, "label", method.name)), ok, reason,
+                            hint or reason))
         self.controls.set_methods(entries, default_ticks(self.session.registry.names()) if checked is None else checked)
 
     # -- user actions, forwarded to the session ---------------------------------------------

@@ -76,15 +76,16 @@ class ControlsPanel(QWidget):
         self.setMaximumWidth(340)
 
     def set_methods(self, methods: list[tuple[str, str, bool, str]], checked: list[str] | None = None) -> None:
-        """methods: (name, label, available, reason). Unavailable ones are greyed, the reason (for
-        shipped weights: the command that trains them) under them in place of the progress bar."""
+        """methods: (name, label, available, reason[, note]). Unavailable ones are greyed, the reason
+        as their tooltip and the note (default: the reason; for missing shipped weights the command
+        that trains them) under them in place of the progress bar."""
         for widget in list(self.checks.values()) + list(self.bars.values()) + list(self.notes.values()):
             self.methods_layout.removeWidget(widget)
             widget.deleteLater()
         self.checks.clear()
         self.bars.clear()
         self.notes.clear()
-        for name, label, available, reason in methods:
+        for name, label, available, reason, *note in methods:
             box = QCheckBox(label)
             box.setEnabled(available)
             box.setChecked(available and (checked is None or name in checked))
@@ -100,13 +101,14 @@ class ControlsPanel(QWidget):
             if available:
                 self.methods_layout.addWidget(bar)
                 continue
-            note = QLabel(reason)
-            note.setWordWrap(True)
-            note.setTextInteractionFlags(Qt.TextSelectableByMouse)     # the train command can be copied
-            note.setStyleSheet("color: palette(mid); font-size: 8pt; margin-left: 20px;")
-            note.setEnabled(False)
-            self.methods_layout.addWidget(note)
-            self.notes[name] = note
+            text = QLabel(note[0] if note else reason)
+            text.setWordWrap(True)
+            text.setToolTip(reason)
+            text.setTextInteractionFlags(Qt.TextSelectableByMouse)     # the train command can be copied
+            text.setStyleSheet("color: palette(mid); font-size: 7pt; margin-left: 4px;")
+            text.setEnabled(False)
+            self.methods_layout.addWidget(text)
+            self.notes[name] = text
 
     def selected_methods(self) -> list[str]:
         return [name for name, box in self.checks.items() if box.isChecked() and box.isEnabled()]

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea
 
 from srviewer.core import inspection_images
 from srviewer.core.cancel import CancelToken
+from srviewer.core.degrade import parse_chain
 from srviewer.core.sweep import SweepResult, parse_sweep, sweep_image, sweep_plot
 from srviewer.errors import Cancelled, SrviewerError
 from srviewer.gui.crop_panel import to_pixmap
@@ -236,6 +237,22 @@ class DegradationLab(QObject):
         self.sweep_label.setText(f"Sweep {text}" if text == "cancelled" else f"Sweep failed: {text}")
         if text != "cancelled":
             self.tab.message.emit("error", f"sweep: {text}")
+
+    # -- settings ------------------------------------------------------------------------------
+    def save(self, settings) -> None:
+        """Keep the panel's chain in the window's settings (gui.settings.WindowSettings)."""
+        settings.set("degradation", str(self.chain()))
+        settings.set("degradation_kernel_follows", "yes" if self.panel.kernel_follows() else "no")
+
+    def restore(self, settings) -> None:
+        text = settings.get("degradation")
+        if not text:
+            return
+        try:
+            chain = parse_chain(str(text))
+        except SrviewerError:   # a chain an older or newer srviewer wrote: start clean
+            return
+        self.panel.set_chain(chain, kernel_follows=settings.get("degradation_kernel_follows", "yes") == "yes")
 
     def wait_all(self, ms: int = 5000) -> None:
         self.runner.wait_all(ms)

@@ -284,6 +284,7 @@ class MainWindow(QMainWindow):
         c.select(c.mode, self.settings.get("mode", "reference"))
         c.select(c.kernel, self.settings.get("kernel", "matlab"))
         c.select(c.convention, self.settings.get("convention", "y"))
+        self.compare.degradation.restore(self.settings)
         methods = self.settings.get_list("methods")
         if methods:
             self.compare.refresh_methods(methods)
@@ -295,6 +296,7 @@ class MainWindow(QMainWindow):
         self.settings.set("mode", c.mode_key())
         self.settings.set("kernel", c.kernel_key())
         self.settings.set("convention", c.convention_key())
+        self.compare.degradation.save(self.settings)
         self.settings.set("methods", c.selected_methods())
         self.settings.sync()
 

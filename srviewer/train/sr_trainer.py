@@ -135,14 +135,21 @@ class SRTrainer:
         self.manager = tf.train.CheckpointManager(self.ckpt, str(self.run_dir / "checkpoints"), max_to_keep=cfg.keep)
         self.state_path = self.run_dir / "state.json"
         self.state = {"best_psnr_y": -math.inf, "best_step": None, "train_seconds": 0.0}
-        latest = tf.train.latest_checkpoint(str(self.ckpt_source / "checkpoints"))
-        if latest:
-            # a checkpoint holds one value per variable, whatever the replica count that wrote it
-            self.ckpt.restore(latest).expect_partial()
-            source_state = self.ckpt_source / "state.json"
-            if source_state.exists():
-                self.state.update(json.loads(source_state.read_text()))
-            best_json = self.ckpt_source / "best.json"
+        from srviewer.train import compact_state
+
+        source = self.ckpt_source        # every worker restores from the chief's folder
+        latest = tf.train.latest_checkpoint(str(source / "checkpoints"))
+        if latest or compact_state.exists(source):
+            if latest:
+                # a checkpoint holds one value per variable, whatever the replica count that wrote it
+                self.ckpt.restore(latest).expect_partial()
+            else:   # a GAN run carried without its checkpoints (train/compact_state.py)
+                meta = compact_state.load(self, source / compact_state.FILE)
+                self._say(f"resumed from {compact_state.FILE} at step {meta['step']} (weights in float16, "
+                          f"optimizer slots {meta['slots']})")
+            if (source / "state.json").exists():
+                self.state.update(json.loads((source / "state.json").read_text()))
+            best_json = source / "best.json"
             if best_json.exists():  # the exported best wins over a state.json that lags behind it
                 best = json.loads(best_json.read_text()).get("val_scores", {}).get("psnr_y")
                 if best is not None and best > self.state["best_psnr_y"]:
@@ -449,6 +456,10 @@ class SRTrainer:
         try:
             path = self.manager.save(checkpoint_number=step)
             self.export_weights("latest", step, None)
+            if self.discriminator is not None:   # the GAN's state the repository can hold
+                from srviewer.train import compact_state
+
+                compact_state.save(self, self.run_dir / compact_state.FILE)
             atomic_write_json(self.state_path, self.state)
         except (OSError, self.tf.errors.OpError) as exc:   # a full disk, a read-only folder
             raise self._write_failed(f"the checkpoint of step {step}", exc) from None
