@@ -289,7 +289,8 @@ class SRTrainer:
 
     def distribute(self, dataset):
         """A dataset of global batches (lr, hr), each split over the replicas (per-replica batch =
-        global / replicas). Several workers: each worker's share is drawn by its own pipeline."""
+        global / replicas), so a run sees the same batches on any number of local replicas. Several
+        workers: each builds the same pipeline and keeps its share (tf.data's auto-sharding by data)."""
         return self.strategy.experimental_distribute_dataset(dataset)
 
     def train_step(self, lr, hr) -> dict:
