@@ -66,11 +66,13 @@ def resumed_on_two(tmp_path_factory, train_dir):
     return run, base / "init.weights.h5"
 
 
-def test_a_one_replica_checkpoint_resumes_on_two_replicas_at_the_next_step(resumed_on_two):
+def test_a_one_replica_checkpoint_resumes_on_two_replicas_at_the_next_step(resumed_on_two, capsys):
     run, _ = resumed_on_two
     starts = [e for e in read_events(run) if e["event"] == "started"]
     assert [(s["replicas"], s["resumed"], s["step"]) for s in starts] == [(1, False, 0), (2, True, 4)]
     assert starts[1]["strategy_class"] == "MirroredStrategy" and len(starts[1]["devices"]) == 2
+    assert main(["train", "status", str(run)]) == 0
+    assert "devices: MirroredStrategy: 2 replicas on CPU:0, CPU:1" in capsys.readouterr().out
     assert all("CPU" in d for d in starts[1]["devices"])
     steps = [e["step"] for e in _train(run)]
     assert steps == list(range(1, 41))                  # 5 follows 4: nothing repeated, nothing skipped

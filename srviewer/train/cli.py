@@ -213,6 +213,8 @@ def _run_status(args) -> int:
     line = state.status_line()
     if line and state.finished_reason is None:
         print(line)
+    if state.devices_line():
+        print(f"devices: {state.devices_line()}")
     if state.last_val:
         print(f"validation at step {state.val_step}: " + ", ".join(f"{k} {v:.4g}" for k, v in state.last_val.items()))
     if state.sample is not None:
