@@ -50,6 +50,11 @@ _SR_FLAGS = {
     "keep": (int, "checkpoints kept"),
     "seed": (int, "random seed"),
     "xla": (str, "XLA-compile the train step: auto, on, off"),
+    "strategy": (str, "tf.distribute strategy: auto (default: mirrored over 2+ GPUs or --cpu-replicas), none, "
+                      "mirrored, multiworker (the cluster from TF_CONFIG)"),
+    "cpu_replicas": (int, "split the CPU into N logical devices (testing the mirrored path on a CPU box)"),
+    "precision": (str, "float32 (default) or mixed (float16 with loss scaling on GPU, bfloat16 on CPU)"),
+    "worker_timeout": (float, "multiworker: seconds to wait for the other workers before giving up (default 300)"),
 }
 
 
@@ -167,12 +172,15 @@ def _run_sr(args) -> int:
     from srviewer.errors import DataError, SrviewerError
     from srviewer.train.sr_trainer import SRTrainer, StopFlag, check_data_readable
 
+    from srviewer.train.distribute import is_chief_process
+
     cfg, run_dir, resumed = _resolve(args)
     check_data_readable(cfg)
-    if not resumed and (run_dir / "checkpoints").exists():
-        raise DataError(f"{run_dir} already holds a run: use --resume {run_dir} or another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / "config.json", cfg.to_dict())
+    if is_chief_process(cfg.strategy):   # another worker of a multi-worker run writes nothing here
+        if not resumed and (run_dir / "checkpoints").exists():
+            raise DataError(f"{run_dir} already holds a run: use --resume {run_dir} or another --out")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / "config.json", cfg.to_dict())
     stop = StopFlag(run_dir)
     stop.install()
     trainer = SRTrainer(cfg, run_dir, resumed=resumed)
@@ -210,6 +218,8 @@ def _run_status(args) -> int:
     line = state.status_line()
     if line and state.finished_reason is None:
         print(line)
+    if state.devices_line():
+        print(f"devices: {state.devices_line()}")
     if state.last_val:
         print(f"validation at step {state.val_step}: " + ", ".join(f"{k} {v:.4g}" for k, v in state.last_val.items()))
     if state.sample is not None:

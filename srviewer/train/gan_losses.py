@@ -173,7 +173,8 @@ class DiscriminatorHeads:
             return feats, outs[-1]
         import tensorflow as tf
 
-        return feats, tf.matmul(feats[-1], self.prob.kernel) + self.prob.bias
+        return feats, tf.matmul(tf.cast(feats[-1], tf.float32), tf.cast(self.prob.kernel, tf.float32)) + tf.cast(
+            self.prob.bias, tf.float32)
 
 
 class GanObjective:
@@ -191,6 +192,9 @@ class GanObjective:
 
         real_feats, real = self.heads(hr, training=True)
         fake_feats, fake = self.heads(sr, training=True)
+        real, fake = tf.cast(real, tf.float32), tf.cast(fake, tf.float32)      # mixed precision: losses in float32
+        real_feats = [tf.cast(f, tf.float32) for f in real_feats]
+        fake_feats = [tf.cast(f, tf.float32) for f in fake_feats]
         adv, d_loss = self.pair(real, fake)
         g_loss = self.cfg.adv_weight * adv
         logs = {"adv_loss": adv, "d_loss": d_loss, "d_real": tf.reduce_mean(tf.sigmoid(real)),
@@ -200,7 +204,7 @@ class GanObjective:
             g_loss += self.cfg.feature_matching * fm
             logs["fm_loss"] = fm
         if self.texture is not None:
-            tex = self.texture(sr, hr)
+            tex = self.texture(tf.cast(sr, tf.float32), tf.cast(hr, tf.float32))
             g_loss += self.cfg.texture_weight * tex
             logs["texture_loss"] = tex
         return g_loss, d_loss, logs

@@ -67,6 +67,11 @@ class SRConfig:
     keep_generators: bool | None = None              # RUN/generators/step_N.* at each validation (None: srgan only)
     seed: int = 0
     xla: str = "auto"                                # "auto", "on", "off"
+    # devices (train/distribute.py): may change on --resume
+    strategy: str = "auto"                           # "auto", "none", "mirrored", "multiworker"
+    cpu_replicas: int = 0                            # logical CPU devices to split the host CPU into (0: 1)
+    precision: str = "float32"                       # "float32" or "mixed" (16-bit compute)
+    worker_timeout: float = 300.0                    # multiworker: seconds a collective waits for the others
 
     @classmethod
     def from_dict(cls, values: dict) -> "SRConfig":
@@ -97,6 +102,12 @@ class SRConfig:
             raise DataError(f"--optimizer must be adam or sgd, not {self.optimizer!r}")
         if self.clip < 0:
             raise DataError(f"--clip must be 0 (off) or positive, not {self.clip}")
+        if self.strategy not in ("auto", "none", "mirrored", "multiworker"):
+            raise DataError(f"--strategy must be auto, none, mirrored or multiworker, not {self.strategy!r}")
+        if self.cpu_replicas < 0 or self.worker_timeout <= 0:
+            raise DataError("--cpu-replicas must be 0 or more and --worker-timeout positive")
+        if self.precision not in ("float32", "mixed"):
+            raise DataError(f"--precision must be float32 or mixed, not {self.precision!r}")
         if self.steps < 1 or self.batch < 1:
             raise DataError("--steps and --batch must be at least 1")
         if self.patch % self.scale:
