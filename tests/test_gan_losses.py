@@ -7,12 +7,10 @@ import pytest
 import tensorflow as tf
 
 from srviewer.cli import main
-from srviewer.core.images import write_image
 from srviewer.train import gan_losses
 from srviewer.train.events import read_events
-
-GAN = ["--batch", "4", "--patch", "24", "--filters", "8", "--blocks", "1", "--xla", "off", "--log-every", "1",
-       "--lr", "0.002", "--val", "none", "--content-loss", "l1", "--loss", "l1"]
+from gan_data import GAN
+from gan_data import gan_start as make_gan_start
 
 
 def _sp(x):          # softplus: -log sigmoid(-x) = -log(1 - sigmoid(x))
@@ -90,17 +88,7 @@ def test_heads_of_the_papers_discriminator_give_its_logit():
 
 @pytest.fixture(scope="module")
 def gan_start(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gan")
-    train = root / "train"
-    rng = np.random.default_rng(3)
-    for i in range(6):
-        y, x = np.mgrid[0:48, 0:48]
-        base = np.stack([np.sin(x / (3 + i)), np.cos(y / (4 + i)), np.sin((x + y) / 5)], -1)
-        img = ((base + 1) * 110 + rng.normal(0, 6, base.shape)).clip(0, 255).astype(np.uint8)
-        write_image(train / f"img_{i}.png", img)
-    init = root / "init"
-    assert main(["train", "srresnet", "--data", str(train), "--steps", "1", "--out", str(init), *GAN]) == 0
-    return train, init
+    return make_gan_start(tmp_path_factory.mktemp("gan"))
 
 
 @pytest.mark.parametrize("recipe, term", [
