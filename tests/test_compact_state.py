@@ -7,13 +7,10 @@ import numpy as np
 import pytest
 
 from srviewer.cli import main
-from srviewer.core.images import write_image
 from srviewer.errors import ModelFileError
 from srviewer.train import compact_state
 from srviewer.train.events import read_events
-
-GAN = ["--batch", "4", "--patch", "24", "--filters", "8", "--blocks", "1", "--xla", "off", "--log-every", "1",
-       "--lr", "0.002", "--val", "none", "--content-loss", "l1", "--loss", "l1"]
+from gan_data import GAN, gan_start
 
 
 def test_bf16_bits_round_to_nearest_even_by_hand():
@@ -37,15 +34,8 @@ def test_factored_second_moment_by_hand():
 
 
 @pytest.fixture
-def gan_run(tmp_path, rng):
-    train = tmp_path / "train"
-    for i in range(6):
-        y, x = np.mgrid[0:48, 0:48]
-        base = np.stack([np.sin(x / (3 + i)), np.cos(y / (4 + i)), np.sin((x + y) / 5)], -1)
-        img = ((base + 1) * 110 + rng.normal(0, 6, base.shape)).clip(0, 255).astype(np.uint8)
-        write_image(train / f"img_{i}.png", img)
-    init = tmp_path / "init"
-    assert main(["train", "srresnet", "--data", str(train), "--steps", "1", "--out", str(init), *GAN]) == 0
+def gan_run(tmp_path):
+    train, init = gan_start(tmp_path)
     run = tmp_path / "gan"
     assert main(["train", "srgan", "--data", str(train), "--init", str(init), "--steps", "12",
                  "--checkpoint-every", "12", "--out", str(run), *GAN]) == 0

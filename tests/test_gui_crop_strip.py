@@ -1,11 +1,12 @@
 """The crop strip shows every crop at once, the ground truth included, at the window's sizes."""
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint
 
 from srviewer.core.images import sample_image
 from srviewer.core.methods import BicubicMethod, MethodRegistry
-from srviewer.gui.crop_panel import grid_for
+from srviewer.gui.crop_panel import fit_nearest, grid_for
 
 
 @pytest.fixture
@@ -48,3 +49,9 @@ def test_grid_wraps_to_more_rows_when_that_gives_larger_tiles():
     assert rows > 1 and rows * cols >= 8 and width > 600 / 8
     assert grid_for(3, 900, 150, 2.0, 0) == (1, 3, 284)          # wide crops in a low strip: height-bound, 2:1
     assert grid_for(3, 900, 400, 2.0, 0) == (2, 2, 388)          # ... in a taller one: two rows are larger
+
+
+def test_tiles_are_resampled_nearest_neighbour_to_their_size():
+    crop = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    assert np.array_equal(fit_nearest(crop, 12, 100), np.repeat(np.repeat(crop, 2, 0), 2, 1))   # x2, width-bound
+    assert np.array_equal(fit_nearest(crop, 3, 100), crop[[1, 3]][:, [1, 3, 5]])   # /2: centre samples

@@ -26,6 +26,17 @@ def to_pixmap(rgb: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
+def fit_nearest(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """rgb resampled (nearest neighbour) to the largest size within width x height, aspect kept:
+    only the pixels shown are converted for Qt (a magnified crop can be a few megapixels)."""
+    h, w = rgb.shape[:2]
+    factor = min(width / w, height / h)
+    tw, th = max(1, round(w * factor)), max(1, round(h * factor))
+    rows = np.minimum((np.arange(th) + 0.5) * h / th, h - 1).astype(np.intp)
+    cols = np.minimum((np.arange(tw) + 0.5) * w / tw, w - 1).astype(np.intp)
+    return rgb[rows[:, None], cols[None, :]]
+
+
 def grid_for(n: int, width: float, height: float, aspect: float, text_height: float) -> tuple[int, int, int]:
     """(rows, columns, image width) that show n tiles of width/height `aspect` the largest in a
     width x height area, each tile with `text_height` pixels of title and caption."""
@@ -88,9 +99,7 @@ class _Tile(QWidget):
         if self.crop is None:
             self.image.clear()
             return
-        size = self.image.size()
-        self.image.setPixmap(to_pixmap(self.crop).scaled(size.width(), size.height(), Qt.KeepAspectRatio,
-                                                         Qt.FastTransformation))
+        self.image.setPixmap(to_pixmap(fit_nearest(self.crop, self.image.width(), self.image.height())))
 
 
 class CropPanel(QScrollArea):

@@ -139,6 +139,7 @@ class TrainingTab(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m")
         self.stats = QLabel("")
+        self.devices = QLabel("")     # the run's strategy, replicas and devices (RunState.devices_line)
         self.compare_best = QPushButton("Compare with best checkpoint")
         self.compare_latest = QPushButton("Compare with latest")
         self.compare_best.clicked.connect(lambda: self.compare_checkpoint("best"))
@@ -170,6 +171,7 @@ class TrainingTab(QWidget):
         status.addWidget(self.progress, 1)
         status.addWidget(self.stats)
         rv.addLayout(status)
+        rv.addWidget(self.devices)
         rv.addWidget(self.error_view)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         sample_box = QGroupBox("Latest sample")
@@ -325,6 +327,7 @@ class TrainingTab(QWidget):
         self.progress.setValue(0)
         self.stats.setText("")
         self.stats.setToolTip("")
+        self.devices.setText("")
         self.sample.set_picture(None, "No sample yet")
         self.sample_caption.setText("")
         self.log_view.clear()
@@ -374,6 +377,7 @@ class TrainingTab(QWidget):
         return self.state.run_dir
 
     def _on_started(self, _record: dict) -> None:
+        self.devices.setText(self.state.devices_line())
         if self.is_running() and self.process.run_dir == self.state.run_dir:
             self.process.engine_ready = True
             self.runs_panel.refresh()  # the new run folder now holds its config and events

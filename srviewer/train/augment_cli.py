@@ -25,7 +25,8 @@ def register(train_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", help="run folder to create")
     p.add_argument("--resume", metavar="RUN", help="continue a stopped run (flags given override its config)")
     p.add_argument("--variants", default=None, help=f"comma-separated (default {ALL_VARIANTS})")
-    p.add_argument("--model", choices=("resnet50", "tiny"), default=None, help="default resnet50")
+    p.add_argument("--model", choices=("resnet50", "small", "tiny"), default=None,
+                   help="default resnet50; small: a from-scratch 8-conv CNN sized for a CPU (with --size 64)")
     p.add_argument("--weights", choices=("imagenet", "none"), default=None, help="default imagenet")
     p.add_argument("--epochs", type=int, default=None, help="default 3 (ResNet50 from scratch: ~4.5 min an epoch per variant on 2 CPU cores)")
     p.add_argument("--batch", type=int, default=None, help="default 16")
@@ -40,6 +41,11 @@ def register(train_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-batches", type=int, default=None, help="cap batches per epoch (quick demos)")
     p.add_argument("--xla", action="store_true", default=None, help="XLA-compile the train step "
                    "(slower on CPU for ResNet50: 5.7 vs 3.4 s a batch of 16; try it on a GPU)")
+    p.add_argument("--seeds", default=None, help="repeat over these seeds (e.g. 0,1,2): OUT/seed_N each (the same command again "
+                   "continues a stopped one, finished seeds are kept), then "
+                   "OUT/augment.md + augment.json with mean ± std per variant (train/augment_seeds.py)")
+    p.add_argument("--report-dir", default=None, help="with --seeds: also copy the report there "
+                   "(e.g. docs/experiments)")
     p.set_defaults(func=main)
     return p
 
@@ -78,7 +84,18 @@ def main(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, on_signal)
     try:
-        augment.run_experiment(config, resume=resume, stop=stop, echo=sys.stdout)
+        if args.seeds:
+            from srviewer.train.augment_seeds import run_seeds
+
+            try:
+                seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
+            except ValueError:
+                raise SrviewerError(f"--seeds must be comma-separated integers, not {args.seeds!r}") from None
+            if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+                raise SrviewerError("--seeds needs at least two different seeds (a spread needs two)")
+            run_seeds(config, seeds, stop=stop, echo=sys.stdout, report_dir=args.report_dir)
+        else:
+            augment.run_experiment(config, resume=resume, stop=stop, echo=sys.stdout)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

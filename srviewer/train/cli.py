@@ -41,19 +41,27 @@ _SR_FLAGS = {
     "init": (str, "SRGAN: the SRResNet run folder or .weights.h5 to start from"),
     "content_loss": (str, "SRGAN content loss: vgg54 (needs ImageNet VGG19 weights), l1 or mse"),
     "adv_weight": (float, "SRGAN adversarial weight (default 1e-3)"),
+    "gan_loss": (str, "SRGAN adversarial loss: bce (the paper, default) or ragan (ESRGAN's relativistic average)"),
+    "feature_matching": (float, "SRGAN: weight of L1 feature matching on the discriminator's features (0: off)"),
+    "texture_weight": (float, "SRGAN: weight of a Gram (texture) loss on a fixed random conv layer (0: off)"),
     "checkpoint_every": (int, "steps between checkpoints"),
     "val_every": (int, "steps between validations"),
     "log_every": (int, "steps between train events"),
     "keep": (int, "checkpoints kept"),
     "seed": (int, "random seed"),
     "xla": (str, "XLA-compile the train step: auto, on, off"),
+    "strategy": (str, "tf.distribute strategy: auto (default: mirrored over 2+ GPUs or --cpu-replicas), none, "
+                      "mirrored, multiworker (the cluster from TF_CONFIG)"),
+    "cpu_replicas": (int, "split the CPU into N logical devices (testing the mirrored path on a CPU box)"),
+    "precision": (str, "float32 (default) or mixed (float16 with loss scaling on GPU, bfloat16 on CPU)"),
+    "worker_timeout": (float, "multiworker: seconds to wait for the other workers before giving up (default 300)"),
 }
 
 
 _DEFAULT_VAL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "sr-val" / "Set5" / "HR"
 # What a checkpoint holds: a resumed run cannot change these.
 _FROZEN_ON_RESUME = ("filters", "blocks", "batch_norm", "res_scale", "bicubic_residual", "n1", "n2", "d", "s", "m",
-                     "depth", "optimizer", "patch")
+                     "depth", "optimizer", "patch", "spectral_norm")
 
 
 def register(subparsers) -> None:
@@ -78,6 +86,8 @@ def register(subparsers) -> None:
                        help="batch norm in the residual blocks (the paper's; off trains faster)")
         p.add_argument("--bicubic-residual", dest="bicubic_residual", action=argparse.BooleanOptionalAction,
                        default=None, help="learn the residual over the bicubic upscale")
+        p.add_argument("--spectral-norm", dest="spectral_norm", action=argparse.BooleanOptionalAction,
+                       default=None, help="SRGAN: spectral normalisation in the discriminator (no batch norm)")
         p.add_argument("--keep-generators", dest="keep_generators", action=argparse.BooleanOptionalAction,
                        default=None, help="keep the generator of every validation step in RUN/generators/ "
                        "for `export --step` (6 MB each at 64 filters; default: srgan only)")
@@ -132,7 +142,7 @@ def _resolve(args) -> tuple:
                 from_file[key] = [str((base / v).resolve()) if not is_named_source(v) else v
                                   for v in value] if key == "data" else str((base / value).resolve())
         values.update(from_file)
-    for name in list(_SR_FLAGS) + ["batch_norm", "bicubic_residual", "keep_generators"]:
+    for name in list(_SR_FLAGS) + ["batch_norm", "bicubic_residual", "keep_generators", "spectral_norm"]:
         value = getattr(args, name, None)
         if value is None:
             continue
@@ -162,12 +172,15 @@ def _run_sr(args) -> int:
     from srviewer.errors import DataError, SrviewerError
     from srviewer.train.sr_trainer import SRTrainer, StopFlag, check_data_readable
 
+    from srviewer.train.distribute import is_chief_process
+
     cfg, run_dir, resumed = _resolve(args)
     check_data_readable(cfg)
-    if not resumed and (run_dir / "checkpoints").exists():
-        raise DataError(f"{run_dir} already holds a run: use --resume {run_dir} or another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / "config.json", cfg.to_dict())
+    if is_chief_process(cfg.strategy):   # another worker of a multi-worker run writes nothing here
+        if not resumed and (run_dir / "checkpoints").exists():
+            raise DataError(f"{run_dir} already holds a run: use --resume {run_dir} or another --out")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / "config.json", cfg.to_dict())
     stop = StopFlag(run_dir)
     stop.install()
     trainer = SRTrainer(cfg, run_dir, resumed=resumed)
@@ -205,6 +218,8 @@ def _run_status(args) -> int:
     line = state.status_line()
     if line and state.finished_reason is None:
         print(line)
+    if state.devices_line():
+        print(f"devices: {state.devices_line()}")
     if state.last_val:
         print(f"validation at step {state.val_step}: " + ", ".join(f"{k} {v:.4g}" for k, v in state.last_val.items()))
     if state.sample is not None:

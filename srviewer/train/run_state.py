@@ -12,6 +12,9 @@ What it holds (read these attributes):
     step, total_steps   the last step seen and the run's total (None unknown)
     steps_per_s, eta_s  from the last `train` event (ETA computed from the rate when the event has none)
     variant, epoch      what the augmentation experiment is running (None for SR runs)
+    distribution        how the run spreads over devices, from its last `started` event: {"strategy",
+                        "strategy_class", "replicas", "workers", "devices", "precision", "compute_dtype"}
+                        ({} for runs that do not say); `devices_line()` puts it in words
     last_val            {metric: value} of the last `val` event, and val_step its step
     sample, sample_step the latest sample image (a Path under run_dir) and its step, or None
     plot                the augmentation experiment's final accuracy plot (a Path) or None
@@ -50,6 +53,7 @@ from srviewer.train.run_index import kept_generators
 # Fields of an event that are not curves.
 NOT_SERIES = frozenset({"event", "time", "step", "steps_per_s", "lr", "eta_s", "total", "total_steps", "epoch",
                         "seconds", "batch", "batches", "images", "classes", "pid"})
+DISTRIBUTION_FIELDS = ("strategy", "strategy_class", "replicas", "workers", "devices", "precision", "compute_dtype")
 EVENT_NAMES = ("reset", "started", "curves_changed", "validated", "checkpointed", "sample_changed", "progressed",
                "finished", "failed")
 
@@ -147,6 +151,7 @@ class RunState:
         self.sample_step: int | None = None
         self.plot: Path | None = None
         self.curves: dict[tuple[str, str], Curve] = {}
+        self.distribution: dict = {}
 
     # -- following a run folder -------------------------------------------------------------------
     def attach(self, run_dir: str | os.PathLike, kind: str | None = None) -> None:
@@ -187,6 +192,7 @@ class RunState:
                 self.kind = record.get("kind", self.kind)
                 self.layout = "augment" if self.kind == "augment" else "sr"
                 self.status, self.finished_reason, self.error_message = "running", None, ""
+                self.distribution = {k: record[k] for k in DISTRIBUTION_FIELDS if k in record}
                 started = record
             elif name == "train":
                 self._on_train(record, keys)
@@ -285,6 +291,18 @@ class RunState:
         """What the run is doing: "srresnet step 40 / 100", "augment step 12 / 80: cutmix epoch 2"."""
         text = f"{self.kind or 'run'} step {self.step}" + (f" / {self.total_steps}" if self.total_steps else "")
         return text + (f": {self.variant} epoch {self.epoch}" if self.variant else "")
+
+    def devices_line(self) -> str:
+        """How the run spreads: "MirroredStrategy: 2 replicas on CPU:0, CPU:1, mixed (bfloat16)"; "" unknown."""
+        d = self.distribution
+        if not d.get("replicas"):
+            return ""
+        devices = ", ".join(str(x).split("device:")[-1] for x in d.get("devices", []))
+        workers = f" on {d['workers']} workers" if d.get("workers", 1) > 1 else ""
+        name = (d.get("strategy_class") or d.get("strategy", "")).lstrip("_")
+        where = f"{name}: {d['replicas']} replica{'s' * (d['replicas'] > 1)}"
+        precision = f", mixed ({d.get('compute_dtype')})" if d.get("precision") == "mixed" else ""
+        return f"{where}{workers} on {devices}{precision}" if devices else f"{where}{workers}{precision}"
 
     def status_line(self) -> str:
         """One line for a status bar: rate and ETA while running, how it ended once it has."""

@@ -55,6 +55,10 @@ class SRConfig:
     init: str | None = None                          # SRResNet run folder or .weights.h5 (+ .json)
     content_loss: str = "vgg54"                      # "vgg54", "l1" or "mse"
     adv_weight: float = 1e-3
+    gan_loss: str = "bce"                            # "bce" (the paper) or "ragan" (ESRGAN); train/gan_losses.py
+    feature_matching: float = 0.0                    # weight of L1 on the discriminator's features
+    texture_weight: float = 0.0                      # weight of the Gram loss on a fixed random conv layer
+    spectral_norm: bool = False                      # spectral normalisation in the discriminator
     # bookkeeping
     checkpoint_every: int = 250
     val_every: int = 250
@@ -63,6 +67,11 @@ class SRConfig:
     keep_generators: bool | None = None              # RUN/generators/step_N.* at each validation (None: srgan only)
     seed: int = 0
     xla: str = "auto"                                # "auto", "on", "off"
+    # devices (train/distribute.py): may change on --resume
+    strategy: str = "auto"                           # "auto", "none", "mirrored", "multiworker"
+    cpu_replicas: int = 0                            # logical CPU devices to split the host CPU into (0: 1)
+    precision: str = "float32"                       # "float32" or "mixed" (16-bit compute)
+    worker_timeout: float = 300.0                    # multiworker: seconds a collective waits for the others
 
     @classmethod
     def from_dict(cls, values: dict) -> "SRConfig":
@@ -85,10 +94,20 @@ class SRConfig:
             raise DataError(f"--loss must be mse or l1, not {self.loss!r}")
         if self.content_loss not in ("vgg54", "l1", "mse"):
             raise DataError(f"--content-loss must be vgg54, l1 or mse, not {self.content_loss!r}")
+        if self.gan_loss not in ("bce", "ragan"):
+            raise DataError(f"--gan-loss must be bce or ragan, not {self.gan_loss!r}")
+        if self.feature_matching < 0 or self.texture_weight < 0:
+            raise DataError("--feature-matching and --texture-weight must be 0 (off) or positive")
         if self.optimizer not in OPTIMIZERS:
             raise DataError(f"--optimizer must be adam or sgd, not {self.optimizer!r}")
         if self.clip < 0:
             raise DataError(f"--clip must be 0 (off) or positive, not {self.clip}")
+        if self.strategy not in ("auto", "none", "mirrored", "multiworker"):
+            raise DataError(f"--strategy must be auto, none, mirrored or multiworker, not {self.strategy!r}")
+        if self.cpu_replicas < 0 or self.worker_timeout <= 0:
+            raise DataError("--cpu-replicas must be 0 or more and --worker-timeout positive")
+        if self.precision not in ("float32", "mixed"):
+            raise DataError(f"--precision must be float32 or mixed, not {self.precision!r}")
         if self.steps < 1 or self.batch < 1:
             raise DataError("--steps and --batch must be at least 1")
         if self.patch % self.scale:

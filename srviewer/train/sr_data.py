@@ -181,8 +181,9 @@ def make_dataset(sampler: PatchSampler, start_step: int):
     return tf.data.Dataset.from_generator(gen, output_signature=spec).prefetch(tf.data.AUTOTUNE)
 
 
-def load_tfds_pairs(name: str, scale: int = 4, kernel: str = "matlab", limit: int | None = None) -> PairSet:
-    """HR images of a TensorFlow Datasets set (e.g. `div2k/bicubic_x4`, its `hr` feature)."""
+def tfds_or_fail(name: str):
+    """The tensorflow_datasets module, once it is known that `name` can be loaded: installed, and
+    prepared locally or downloadable. Otherwise a DataError at once, naming --data FOLDER."""
     try:
         import tensorflow_datasets as tfds
     except ImportError:
@@ -191,6 +192,12 @@ def load_tfds_pairs(name: str, scale: int = 4, kernel: str = "matlab", limit: in
     if not net_probe.host_reachable(net_probe.TFDS_PROBE_URL) and not (Path(tfds.core.constants.DATA_DIR) / name.split("/")[0]).exists():
         raise DataError(f"tfds:{name} cannot be downloaded (no network) and is not prepared locally: "
                         "pass --data FOLDER with HR images instead")
+    return tfds
+
+
+def load_tfds_pairs(name: str, scale: int = 4, kernel: str = "matlab", limit: int | None = None) -> PairSet:
+    """HR images of a TensorFlow Datasets set (e.g. `div2k/bicubic_x4`, its `hr` feature)."""
+    tfds = tfds_or_fail(name)
     try:
         ds = tfds.load(name, split="train")
     except Exception as exc:  # noqa: BLE001

@@ -1,0 +1,74 @@
+"""The augmentation experiment over seeds: per-seed runs, augment.json/md, a past run for the tab."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srviewer.cli import main
+from srviewer.train.events import read_events
+from srviewer.train.run_state import RunState
+
+COLOURS = [(200, 50, 50), (50, 50, 200), (50, 190, 50)]
+
+
+@pytest.fixture
+def colour_folder(tmp_path):
+    """3 classes of noisy flat-colour 24x24 images, 10 each."""
+    root = tmp_path / "colours"
+    rng = np.random.default_rng(0)
+    for c, colour in enumerate(COLOURS):
+        (root / f"class{c}").mkdir(parents=True)
+        for i in range(10):
+            img = np.clip(np.array(colour) + rng.normal(0, 40, (24, 24, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(root / f"class{c}" / f"{i}.png")
+    return root
+
+
+def test_two_seeds_write_the_report_the_json_and_a_past_run(colour_folder, tmp_path, capsys):
+    out, docs = tmp_path / "exp", tmp_path / "docs" / "experiments"
+    argv = ["train", "augment", "--data", str(colour_folder), "--out", str(out), "--model", "small", "--weights",
+            "none", "--size", "24", "--epochs", "1", "--batch", "6", "--lr", "5e-3", "--variants", "none,cutmix",
+            "--seeds", "0,1", "--report-dir", str(docs)]
+    assert main(argv) == 0
+    results = json.loads((out / "augment.json").read_text())
+    assert results["seeds"] == [0, 1] and set(results["variants"]) == {"none", "cutmix"}
+    for name, row in results["variants"].items():
+        finals = [json.loads((out / f"seed_{s}" / "results.json").read_text())["variants"][name]["final"]["val_accuracy"]
+                  for s in (0, 1)]
+        assert row["val_accuracy"] == finals and all(0 <= a <= 1 for a in finals)
+        a, b = finals   # sample std of two values: |a - b| / sqrt(2)
+        assert row["mean"] == pytest.approx((a + b) / 2) and row["std"] == pytest.approx(abs(a - b) / 2**0.5)
+    report = (out / "augment.md").read_text()
+    mean, std = results["variants"]["none"]["mean"] * 100, results["variants"]["none"]["std"] * 100
+    assert f"| none | {mean:.1f} ± {std:.1f} |" in report
+    assert "--seeds 0,1" in report and "## What it shows and what it does not" in report
+    for name in ("augment.md", "augment.json", "accuracy.png", "preview.png"):
+        assert (docs / name).read_bytes() == (out / name).read_bytes()
+    preview = np.asarray(Image.open(out / "preview.png"))
+    assert preview.shape[0] == 3 * 96 and preview.std() > 0          # the images, then one row per variant
+
+    state = RunState.load(out)                                       # the Training tab's view of it
+    assert state.status == "finished" and state.layout == "augment" and state.plot == out / "accuracy.png"
+    assert ("accuracy", "none val_accuracy") in state.curves
+
+    seed_events = len(read_events(out / "seed_0"))
+    assert main(argv) == 0                                           # again: finished seeds are kept
+    assert len(read_events(out / "seed_0")) == seed_events
+    assert json.loads((out / "augment.json").read_text())["variants"] == results["variants"]
+    assert [e["event"] for e in read_events(out)].count("finished") == 1
+
+    capsys.readouterr()
+    assert main([*argv[:-4], "--seeds", "3"]) == 2
+    assert "at least two different seeds" in capsys.readouterr().err
+
+
+def test_verdict_separates_only_gaps_beyond_the_seed_spread():
+    from srviewer.train.augment_seeds import verdict
+
+    lines = verdict({"a": {"mean": 0.60, "std": 0.01, "val_accuracy": [0.59, 0.61]},
+                     "b": {"mean": 0.50, "std": 0.02, "val_accuracy": [0.48, 0.52]},
+                     "c": {"mean": 0.58, "std": 0.02, "val_accuracy": [0.56, 0.60]}})
+    assert lines[0].startswith("- a over c: +2.0 points") and "not separated" in lines[0]
+    assert lines[1].startswith("- b") is False and "a over b: +10.0 points, beyond" in lines[1]
