@@ -13,6 +13,9 @@ trained file is needed.
             tiled, one compiled function, XLA where faster) and the notebook's way (`model.predict` on the whole
             image), median seconds after a warm-up, output MP/s, peak RSS; the floor is the
             model's FLOPs divided by the conv throughput
+- srgan:    the same 510x339 SRGAN interleaved in one process, round by round: the model's
+            convolutions alone (the measured conv floor), srviewer's path and `model.predict`;
+            medians of the per-round ratios (benchmarks/srgan_ratios.py)
 - large:    a 4000x3000 LR through ModelMethod (tiled): seconds, peak RSS
 - metrics:  PSNR+SSIM (Y and RGB) on a 2040x1356 pair next to scikit-image, and the crop figures
             (PSNR+SSIM on Y of a 512x512 crop, metrics.score_region(y_only=True)) in ms
@@ -53,7 +56,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 import bicubic_cases  # noqa: E402 - the bicubic rows (issue 18), beside this file
 import formats_bench  # noqa: E402 - the model-formats rows (issue 14)
-CASES = ("conv", "upscale_srviewer", "upscale_naive", "large", "metrics", "gui_start", "gui_gap", "gui_results", "train",
+import srgan_ratios  # noqa: E402 - the SRGAN floor and predict ratios, interleaved (issue 18)
+CASES = ("conv", "upscale_srviewer", "upscale_naive", "srgan_ratios", "large", "metrics", "gui_start", "gui_gap", "gui_results", "train",
          "bicubic", "big_photo", "formats_keras", "formats_onnx", "formats_saved_model",
          "formats_tf_graph", "formats_tflite")
 FORMATS_DIR = "SRVIEWER_BENCH_FORMATS"   # the folder of the formats cases' exports (formats_bench.py)
@@ -159,16 +163,7 @@ def case_upscale_srviewer(quick: bool) -> dict:
             lr = _lr(h, w)
             med, times = _median_time(lambda: method.upscale(lr), 2 if quick else 5)
             out[f"{w}x{h}"] = {"seconds": med, "times": times, "mp_s": h * w * 16 / med / 1e6}
-        # the floor beside each run: the host's speed drifts by tens of percent within minutes here,
-        # so each 510x339 run is set against the conv rate (best of 10) measured just before it
-        rate, lr, ratios = _conv_probe(), _lr(339, 510), []
-        for _ in range(2 if quick else 5):
-            gflops = max(rate() for _ in range(10))
-            t0 = time.perf_counter()
-            method.upscale(lr)
-            ratios.append((time.perf_counter() - t0) / (out["flops_510x339"] / (gflops * 1e9)))
-        out["floor_ratio"] = statistics.median(ratios)
-        out["floor_ratios"] = ratios
+        lr = _lr(339, 510)
         mixed = methods.default_registry(weights_dir=Path(tmp)).get("srgan")
         mixed.precision = "mixed"                  # 16-bit compute: bfloat16 on CPU, float16 on GPU
         mixed.load()
@@ -463,7 +458,7 @@ def summarise(raw: dict, quick: bool) -> dict:
     gflops = g("conv", "gflops")
     flops = g("upscale_srviewer", "flops_510x339")
     result = {
-        "machine": {"platform": platform.platform(), "cpu": _cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
+        "machine": {"platform": platform.platform(), "host": platform.node(), "cpu": _cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "device": g("upscale_srviewer", "device"), "quick": quick,
                     "load_average": os.getloadavg()[0]},
         "conv": {k: g("conv", k) for k in ("gflops", "median_gflops", "engine", "gflops_xla", "gflops_plain")},
@@ -478,6 +473,7 @@ def summarise(raw: dict, quick: bool) -> dict:
                 "results": g("gui_results", "results")},
         "train": {k: g("train", k) for k in ("input_overhead", "pipeline_steps_s", "in_memory_steps_s", "settings")},
         "bicubic": bicubic_cases.summary(g),
+        "srgan_ratios": srgan_ratios.summary(g),
         "formats": {fmt: {k: g(f"formats_{fmt}", k) for k in ("seconds", "peak_rss_gib", "size", "device", "load_s")}
                     | {"max_abs_diff_vs_keras": (raw.get("formats_diff") or {}).get(fmt)}
                     for fmt in formats_bench.FILES},
@@ -491,7 +487,6 @@ def summarise(raw: dict, quick: bool) -> dict:
         if size == "510x339" and flops and gflops:
             entry["flops"] = flops
             entry["floor_s"] = flops / (gflops * 1e9)
-            entry["floor_ratio_interleaved"] = g("upscale_srviewer", "floor_ratio")
         if size == "510x339":
             entry["srviewer_mixed_s"] = g("upscale_srviewer", "mixed_510x339", "seconds")
             entry["mixed_dtype"] = g("upscale_srviewer", "mixed_510x339", "dtype")
@@ -530,8 +525,6 @@ def table(r: dict) -> str:
         ("SRGAN 510x339 floor (FLOPs/throughput)", f"{_f(up.get('floor_s'), '.2f')} s",
          f"{_f((up.get('flops') or 0) / 1e12 or None, '.3f')} TFLOP"),
         ("  speed-up vs predict / vs floor", _ratio(up["naive_s"], up["srviewer_s"]), _ratio(up["srviewer_s"], up.get("floor_s"))),
-        ("  vs floor, interleaved (median of runs)", f"{_f(up.get('floor_ratio_interleaved'), '.2f')}x",
-         "each run against the conv rate measured just before it"),
         ("SRGAN 510x339 srviewer, --precision mixed", f"{_f(up.get('srviewer_mixed_s'), '.2f')} s",
          f"{up.get('mixed_dtype')}; max |diff| vs float32 {_f(up.get('mixed_max_abs_diff'), '.3f')}"),
         ("SRGAN 128x128 srviewer / predict", f"{_f(up128['srviewer_s'], '.2f')} / {_f(up128['naive_s'], '.2f')} s",
@@ -557,12 +550,13 @@ def table(r: dict) -> str:
         ("training input overhead", f"{_f((r['train']['input_overhead'] or 0) * 100 if r['train']['input_overhead'] is not None else None, '+.1f')} %",
          f"{_f(r['train']['pipeline_steps_s'], '.3f')} vs {_f(r['train']['in_memory_steps_s'], '.3f')} steps/s"),
     ]
+    rows += srgan_ratios.rows(r.get("srgan_ratios") or {}, _f, f"{r['machine'].get('host')} ({r['machine'].get('cpu')})")
     rows += bicubic_cases.rows(r.get("bicubic") or {}, _f)
     width = max(len(a) for a, _, _ in rows)
     lines = [f"{'case':<{width}}  {'figure':>18}  notes", "-" * (width + 40)]
     lines += [f"{a:<{width}}  {b:>18}  {c}" for a, b, c in rows]
     m = r["machine"]
-    lines.append(f"machine: {m['platform']}, {m.get('cpu')}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
+    lines.append(f"machine: {m.get('host')}, {m['platform']}, {m.get('cpu')}, {m['cpus']} CPUs, {m['device']}, load average {m['load_average']:.1f}"
                  + (", --quick" if m["quick"] else ""))
     for name, err in r.get("errors", {}).items():
         lines.append(f"error in {name}: {err}")
@@ -588,11 +582,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="srviewer benchmarks")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller models where noted")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    ap.add_argument("--only", default="", help="comma-separated case prefixes (conv,upscale,large,metrics,gui,train,bicubic,big_photo,formats)")
+    ap.add_argument("--only", default="", help="comma-separated case prefixes (conv,upscale,srgan,large,metrics,gui,train,bicubic,big_photo,formats)")
     ap.add_argument("--case", help=argparse.SUPPRESS)   # internal: run one case in this process
     args = ap.parse_args(argv)
     if args.case:
-        case = globals().get(f"case_{args.case}") or getattr(bicubic_cases, f"case_{args.case}")
+        case = next(getattr(m, f"case_{args.case}") for m in (sys.modules[__name__], bicubic_cases, srgan_ratios)
+                    if hasattr(m, f"case_{args.case}"))
         result = case(args.quick)
         print("RESULT " + json.dumps(result, default=float))
         return 0
