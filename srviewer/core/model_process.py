@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from srviewer.core import timeline
 from srviewer.core.cancel import CancelToken
 from srviewer.errors import SrviewerError
 
@@ -65,7 +66,12 @@ def _serve(conn, cancel_event) -> None:
     """The child's loop: one ModelMethod per model_key, kept for the child's life. TensorFlow is
     imported at once (seconds): a child started ahead of need (the window's preloading) is ready
     for its first request."""
+    timeline.set_role("models")
+    timeline.mark_process_start()
+    timeline.mark("model process serving (srviewer.core.model_process imported)")
     from srviewer.core.methods import ModelMethod
+
+    timeline.mark("srviewer.core.methods imported")
 
     try:
         from srviewer.core.tf_runtime import tf
@@ -93,6 +99,8 @@ def _serve(conn, cancel_event) -> None:
             op, spec, payload = conn.recv()
         except (EOFError, OSError):
             return                      # the parent has gone
+        what = f"{op} {spec['name']}" if spec else op
+        timeline.mark(f"request {what} begins")
         try:
             if op == "load":
                 loaded = method_for(spec).load()
@@ -108,6 +116,7 @@ def _serve(conn, cancel_event) -> None:
             else:
                 raise ValueError(f"unknown request {op!r}")
             conn.send(("result", value))
+            timeline.mark(f"request {what} answered")
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
             conn.send(("error", _picklable(exc)))
 
@@ -133,8 +142,10 @@ class ModelProcess:
         if self._proc is not None and self._proc.is_alive():
             return
         parent, child = self._ctx.Pipe()
+        timeline.mark("model process spawn begins")
         self._proc = self._ctx.Process(target=_serve, args=(child, self._cancel), name="srviewer-models", daemon=True)
         self._proc.start()
+        timeline.mark("model process spawned")
         child.close()
         self._conn = parent
 

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from srviewer.core import timeline
 from srviewer.core.oom import is_oom  # noqa: F401 - the one OOM test, used here and re-exported
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,10 @@ def tf():
     with _lock:
         if _tf is None:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            timeline.mark("TensorFlow import begins")
             import tensorflow as tf_mod
+
+            timeline.mark("TensorFlow imported")
 
             for gpu in tf_mod.config.list_physical_devices("GPU"):
                 try:
@@ -72,7 +76,9 @@ def xla_is_faster() -> bool:
     tf()                    # outside _xla_lock: tf() takes _lock on the first import
     with _xla_lock:
         if "faster" not in _xla_choice:
+            timeline.mark("XLA probe begins")
             _xla_choice.update(_time_xla_against_plain())
+            timeline.mark(f"XLA probe done: {'XLA' if _xla_choice['faster'] else 'plain graph'}")
         return bool(_xla_choice["faster"])
 
 
@@ -162,6 +168,7 @@ def make_predictor(model, jit_compile: bool | None = None,
 
     def predict(x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
+        timeline.mark(f"{model.name}: call {'x'.join(map(str, x.shape))} begins")
         try:
             y = state["fn"](x)
         except Exception as exc:
@@ -170,7 +177,9 @@ def make_predictor(model, jit_compile: bool | None = None,
             log.warning("XLA compilation failed (%s); using the plain graph", str(exc).splitlines()[0][:200])
             state["fn"] = plain
             y = plain(x)
-        return np.asarray(y, dtype=np.float32)
+        y = np.asarray(y, dtype=np.float32)
+        timeline.mark(f"{model.name}: call done")
+        return y
 
     predict.jit_compile = jit_compile  # type: ignore[attr-defined]
     predict.fast_path = forward is not model  # type: ignore[attr-defined]
