@@ -1,15 +1,19 @@
 """The augmentation experiment over seeds: per-seed runs, augment.json/md, a past run for the tab."""
 
 import json
+import os
 
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import QSettings
 
 from srviewer.cli import main
+from srviewer.gui.training_tab import TrainingTab
 from srviewer.train.events import read_events
 from srviewer.train.run_state import RunState
 
+SHOTS = os.environ.get("SRVIEWER_TRAINING_SHOTS")  # a folder: save the tab's grab there to look at
 COLOURS = [(200, 50, 50), (50, 50, 200), (50, 190, 50)]
 
 
@@ -26,7 +30,7 @@ def colour_folder(tmp_path):
     return root
 
 
-def test_two_seeds_write_the_report_the_json_and_a_past_run(colour_folder, tmp_path, capsys):
+def test_two_seeds_write_the_report_the_json_and_a_past_run(qtbot, colour_folder, tmp_path, capsys):
     out, docs = tmp_path / "exp", tmp_path / "docs" / "experiments"
     argv = ["train", "augment", "--data", str(colour_folder), "--out", str(out), "--model", "small", "--weights",
             "none", "--size", "24", "--epochs", "1", "--batch", "6", "--lr", "5e-3", "--variants", "none,cutmix",
@@ -44,7 +48,7 @@ def test_two_seeds_write_the_report_the_json_and_a_past_run(colour_folder, tmp_p
     mean, std = results["variants"]["none"]["mean"] * 100, results["variants"]["none"]["std"] * 100
     assert f"| none | {mean:.1f} ± {std:.1f} |" in report
     assert "--seeds 0,1" in report and "## What it shows and what it does not" in report
-    for name in ("augment.md", "augment.json", "accuracy.png", "preview.png"):
+    for name in ("augment.md", "augment.json", "accuracy.png", "preview.png", "events.jsonl", "config.json"):
         assert (docs / name).read_bytes() == (out / name).read_bytes()
     preview = np.asarray(Image.open(out / "preview.png"))
     assert preview.shape[0] == 3 * 96 and preview.std() > 0          # the images, then one row per variant
@@ -52,10 +56,27 @@ def test_two_seeds_write_the_report_the_json_and_a_past_run(colour_folder, tmp_p
     state = RunState.load(out)                                       # the Training tab's view of it
     assert state.status == "finished" and state.layout == "augment" and state.plot == out / "accuracy.png"
     assert ("accuracy", "none val_accuracy") in state.curves
+    assert (state.step, state.total_steps) == (2, 2)                 # followed seed by seed
+    assert [e["seed"] for e in read_events(out) if e["event"] == "seed"] == [0, 1]
+
+    # the report folder alone (docs/experiments) opens in the tab as the finished experiment
+    tab = TrainingTab(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(tab)
+    tab.runs_panel.set_root(docs.parent)
+    assert tab.runs_panel.run_paths() == [docs] and "done" in tab.runs_panel.list.item(0).text()
+    tab.open_run(docs)
+    assert tab.state.finished_reason == "done" and tab.state.plot == docs / "accuracy.png"
+    assert tab.sample.picture() is not None and "accuracy.png" in tab.sample_caption.text()
+    x, y = tab.plots.series()[("accuracy", "cutmix val_accuracy")].getData()
+    assert list(x) == [1] and y[0] == pytest.approx(np.mean(results["variants"]["cutmix"]["val_accuracy"]))
+    if SHOTS:
+        tab.resize(1100, 700)
+        tab.grab().save(f"{SHOTS}/augment_past_run.png")
 
     seed_events = len(read_events(out / "seed_0"))
     assert main(argv) == 0                                           # again: finished seeds are kept
-    assert len(read_events(out / "seed_0")) == seed_events
+    assert main(["train", "augment", "--resume", str(out)]) == 0     # so does --resume: over its own seeds
+    assert len(read_events(out / "seed_0")) == seed_events and not (out / "checkpoints").exists()
     assert json.loads((out / "augment.json").read_text())["variants"] == results["variants"]
     assert [e["event"] for e in read_events(out)].count("finished") == 1
 

@@ -61,7 +61,7 @@ def test_the_presets_list_opens_on_the_shipped_recipes_named_after_their_weights
     assert tab.form.preset_name() is None and "edited" in tab.form.preset_label.text()
 
 
-@pytest.mark.parametrize("name", ["srcnn", "srresnet"])
+@pytest.mark.parametrize("name", ["srcnn", "fsrcnn", "espcn", "vdsr", "srresnet"])
 def test_a_recipe_from_the_list_trains_what_its_config_file_trains(tab, tmp_path, name):
     index = next(i for i in range(tab.presets.count())
                  if getattr(tab.presets.itemData(i), "name", None) == name)

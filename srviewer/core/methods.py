@@ -60,10 +60,17 @@ class BicubicMethod(Method):
     def upscale(self, rgb_float, progress=None, cancel=None):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        out = upscale_bicubic(np.asarray(rgb_float, np.float32), self.scale, self.kernel)
+        from srviewer.core import bicubic_fast
+
+        lr = np.asarray(rgb_float, np.float32)
+        if self.kernel == "matlab" and bicubic_fast.supports(lr, self.scale):   # clipped strip by strip
+            out = bicubic_fast.upscale(lr, int(self.scale), clip=(0.0, 1.0))
+        else:
+            out = upscale_bicubic(lr, self.scale, self.kernel)
+            np.clip(out, 0.0, 1.0, out=out)
         if progress is not None:
             progress(1.0)
-        return np.clip(out, 0.0, 1.0, out=out)
+        return out
 
     def upscale_native(self, rgb: np.ndarray, progress=None, cancel=None) -> np.ndarray:
         """HxWx3 uint8/uint16 -> the same dtype, equal to from_float(upscale(to_float(rgb))), computed

@@ -1,7 +1,10 @@
 """The settings form of the training tab: experiment, data, main settings, run folder, presets.
 
 `TrainingForm.values() -> dict` / `set_values(dict)` hold the form as plain JSON-able values (what
-a preset file stores); `show_preset(name)` names the preset or recipe the form holds (marked
+a preset file stores; `options`: the kind's model and optimiser settings, {name: value}). The kinds,
+their labels, which settings each kind's model takes and each setting's type, choices and help come
+from the train package (train/kinds.py reads them off `srviewer train`'s own parser), so the form
+offers exactly what the CLI does; `show_preset(name)` names the preset or recipe the form holds (marked
 "edited" once a value changes); the data field offers DATA_CHOICES, each explained under it
 (`describe_data`), and defaults to `sample`, which trains on any machine;
 `command_args(values, out) -> list[str]` turns them into the flags of
@@ -19,15 +22,19 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QSpinBox, QWidget)
+                               QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from srviewer.core.atomic import atomic_write_json
-from srviewer.errors import DataError
+from srviewer.errors import DataError, SrviewerError
+from srviewer.train import kinds as train_kinds
+from srviewer.train.augment_ops import VARIANTS
 from srviewer.train.sr_data import SAMPLE_PHOTOS
 
-KINDS = {"srresnet": "SRResNet", "srgan": "SRGAN", "srcnn": "SRCNN", "augment": "Augmentation experiment"}
-DEFAULT_DATA = {"srresnet": "sample", "srgan": "sample", "srcnn": "sample", "augment": "tfds:stanford_dogs"}
-# (label, value) offered beside the data field, per kind ("sr": srresnet, srgan, srcnn); None: choose a folder
+# The kinds `srviewer train` offers, in its order, and their labels (train/kinds.py: one table)
+KINDS = {kind: train_kinds.LABELS[kind] for kind in train_kinds.ALL_KINDS}
+AUGMENT = train_kinds.AUGMENT
+DEFAULT_DATA = {**{kind: "sample" for kind in train_kinds.SR_KINDS}, AUGMENT: "tfds:stanford_dogs"}
+# (label, value) offered beside the data field, per kind ("sr": every super-resolution kind); None: choose a folder
 DATA_CHOICES = {
     "sr": (("Sample photos (offline demo)", "sample"),
            ("DIV2K (TensorFlow Datasets, network)", "tfds:div2k/bicubic_x4"),
@@ -35,8 +42,8 @@ DATA_CHOICES = {
     "augment": (("Stanford Dogs (TensorFlow Datasets, network)", "tfds:stanford_dogs"),
                 ("A folder of class sub-folders…", None)),
 }
-VARIANTS = ("none", "flip_brightness", "cutmix", "mixup")
-CONTENT_LOSSES = ("vgg54", "l1", "mse")
+CONTENT_LOSSES = train_kinds.option("content_loss", "srgan").choices
+AUGMENT_MODELS = tuple(train_kinds.cli_action(AUGMENT, "model").choices)   # resnet50, small, tiny
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 PRESET_FORMAT = 1
 
@@ -108,6 +115,9 @@ def command_args(values: dict, out: str | os.PathLike) -> list[str]:
     if kind == "augment":
         args += ["--epochs", str(values["epochs"]), "--variants", ",".join(values["variants"]),
                  "--model", values["model"]]
+        for name in ("seeds", "report_dir"):
+            if str(values.get(name) or "").strip():
+                args += [f"--{name.replace('_', '-')}", str(values[name]).strip()]
     else:
         args += ["--steps", str(values["steps"]), "--checkpoint-every", str(values["checkpoint_every"]),
                  "--val-every", str(values["val_every"])]
@@ -117,12 +127,21 @@ def command_args(values: dict, out: str | os.PathLike) -> list[str]:
             args += ["--content-loss", values["content_loss"]]
             if values.get("init", "").strip():
                 args += ["--init", values["init"].strip()]
+        for name in train_kinds.kind_options(kind):       # the kind's model and optimiser fields
+            if name in values.get("options", {}):
+                args += train_kinds.flag_args(name, values["options"][name])
     return args + shlex.split(values.get("extra", ""))
 
 
 def resume_args(kind: str, run_dir: str | os.PathLike, values: dict) -> list[str]:
-    """`train KIND --resume RUN` with the form's total steps (SR) or epochs (augment)."""
-    more = ["--epochs", str(values["epochs"])] if kind == "augment" else ["--steps", str(values["steps"])]
+    """`train KIND --resume RUN` with the form's total steps (SR) or epochs (augment); an experiment
+    over seeds continues over its own seeds with its own epochs (a seed already done keeps its)."""
+    if kind == AUGMENT:
+        from srviewer.train.augment_seeds import saved_seeds
+
+        more = [] if saved_seeds(run_dir) else ["--epochs", str(values["epochs"])]
+    else:
+        more = ["--steps", str(values["steps"])]
     return ["train", kind, "--resume", str(run_dir), *more]
 
 
@@ -184,9 +203,25 @@ class TrainingForm(QWidget):
                                      "l1/mse are pixel losses that work offline")
         self.init = QLineEdit()
         self.init.setPlaceholderText("SRResNet run folder or .weights.h5")
+        self.options = {kind: self._option_fields(train_kinds.MODEL_OPTIONS[kind]) for kind in train_kinds.SR_KINDS}
+        self.model_boxes = {kind: self._option_grid(fields) for kind, fields in self.options.items()}
+        model_box = QWidget()
+        model_rows = QVBoxLayout(model_box)
+        model_rows.setContentsMargins(0, 0, 0, 0)
+        for box in self.model_boxes.values():
+            model_rows.addWidget(box)
+        self.optimizer_options = self._option_fields(train_kinds.OPTIMIZER_OPTIONS)
+        self.optimizer_options["optimizer"].currentTextChanged.connect(self._on_optimizer_changed)
         self.epochs = self._spin(1, 1000, 3)
         self.model = QComboBox()
-        self.model.addItems(("resnet50", "tiny"))
+        self.model.addItems(AUGMENT_MODELS)
+        self.model.setToolTip(train_kinds.cli_action(AUGMENT, "model").help)
+        self.seeds = QLineEdit()
+        self.seeds.setPlaceholderText("empty: one run; 0,1,2: once per seed, mean ± std")
+        self.seeds.setToolTip(train_kinds.cli_action(AUGMENT, "seeds").help)
+        self.report_dir = QLineEdit()
+        self.report_dir.setPlaceholderText("with seeds: also copy the report here")
+        self.report_dir.setToolTip(train_kinds.cli_action(AUGMENT, "report_dir").help)
         self.variant_boxes = {v: QCheckBox(v) for v in VARIANTS}
         variants = QWidget()
         grid = QGridLayout(variants)
@@ -214,14 +249,21 @@ class TrainingForm(QWidget):
             "val_every": self._row(form, "Validate every", self.val_every),
             "content_loss": self._row(form, "Content loss", self.content_loss),
             "init": self._row(form, "Start from", self._with_button(self.init, "Folder…", self._browse_init)),
+            "options": self._row(form, "Model", model_box),
+            "optimizer": self._row(form, "Optimizer", self._option_grid(self.optimizer_options,
+                                                                        unlabelled=("optimizer",))),
             "model": self._row(form, "Classifier", self.model),
             "variants": self._row(form, "Variants", variants),
+            "seeds": self._row(form, "Seeds", self.seeds),
+            "report_dir": self._row(form, "Report folder",
+                                    self._with_button(self.report_dir, "Folder…", self._browse_report)),
             "extra": self._row(form, "Extra flags", self.extra),
         }
         form.addRow("Run folder", self._with_button(self.out, "Folder…", self._browse_out))
         self._form = form
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self._on_kind_changed()
+        self._on_optimizer_changed(self.optimizer_options["optimizer"].currentText())
         self.show_preset(None)
         for kind, signal in ((QLineEdit, "textChanged"), (QSpinBox, "valueChanged"), (QDoubleSpinBox, "valueChanged"),
                              (QComboBox, "currentIndexChanged"), (QCheckBox, "toggled")):
@@ -233,6 +275,50 @@ class TrainingForm(QWidget):
     def _spin(lo: int, hi: int, value: int) -> QSpinBox:
         box = QSpinBox(minimum=lo, maximum=hi, value=value)
         box.setGroupSeparatorShown(True)
+        return box
+
+    @staticmethod
+    def _option_fields(names) -> dict[str, QWidget]:
+        """One field per setting, typed and explained as `srviewer train` takes it (train/kinds.py)."""
+        fields = {}
+        for name in names:
+            opt = train_kinds.option(name)
+            if opt.type is bool:
+                field = QCheckBox(name.replace("_", " "))
+                field.setChecked(bool(opt.default))
+            elif opt.choices:
+                field = QComboBox()
+                field.addItems(opt.choices)
+                field.setCurrentText(str(opt.default))
+            elif opt.type is int:      # layer and filter counts: small numbers, compact boxes
+                field = QSpinBox(minimum=0, maximum=9999, value=int(opt.default))
+            else:                      # momentum, clipping, residual scale
+                field = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=99.0, singleStep=0.01, value=float(opt.default))
+            field.setToolTip(f"{opt.flag}: {opt.help}")
+            fields[name] = field
+        return fields
+
+    @staticmethod
+    def _option_grid(fields: dict[str, QWidget], per_row: int = 2, unlabelled=()) -> QWidget:
+        """The fields in a compact grid, each spin box or list after its name (but `unlabelled`)."""
+        box = QWidget()
+        grid = QGridLayout(box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(6)
+        boxes = [f for f in fields.values() if isinstance(f, QCheckBox)]
+        numbers = [(name, f) for name, f in fields.items() if not isinstance(f, QCheckBox)]
+        for i, (name, field) in enumerate(numbers):
+            row, col = divmod(i, per_row)
+            label = QLabel("" if name in unlabelled else name.replace("_", " "))
+            label.setToolTip(field.toolTip())
+            grid.addWidget(label, row, 2 * col)
+            grid.addWidget(field, row, 2 * col + 1)
+        if boxes:                       # the switches share one row under the numbers
+            switches = QHBoxLayout()
+            for field in boxes:
+                switches.addWidget(field)
+            switches.addStretch(1)
+            grid.addLayout(switches, (len(numbers) + per_row - 1) // per_row, 0, 1, 2 * per_row)
         return box
 
     @staticmethod
@@ -264,6 +350,9 @@ class TrainingForm(QWidget):
 
     def _browse_init(self):
         self._browse_into(self.init, "SRResNet run folder to start from")
+
+    def _browse_report(self):
+        self._browse_into(self.report_dir, "Folder for the experiment's report")
 
     def _browse_out(self):
         self._browse_into(self.out, "Run folder")
@@ -319,25 +408,58 @@ class TrainingForm(QWidget):
         kind = self.current_kind()
         sr, augment = kind != "augment", kind == "augment"
         shown = {"val": sr, "steps": sr, "epochs": augment, "checkpoint_every": sr, "val_every": sr,
-                 "content_loss": kind == "srgan", "init": kind == "srgan", "model": augment, "variants": augment}
+                 "content_loss": kind == "srgan", "init": kind == "srgan", "options": sr, "optimizer": sr,
+                 "model": augment, "variants": augment, "seeds": augment, "report_dir": augment}
         for key, visible in shown.items():
             self._form.setRowVisible(self._rows[key], visible)
+        for name, box in self.model_boxes.items():
+            box.setVisible(name == kind)
         if self.data.text().strip() in DEFAULT_DATA.values():
             self.data.setText(DEFAULT_DATA[kind])
         self._fill_data_choices(kind)
         self._explain_data()
         self.kind_changed.emit(kind)
 
+    def _on_optimizer_changed(self, name: str) -> None:
+        self.optimizer_options["momentum"].setEnabled(name == "sgd")
+
     # -- values -------------------------------------------------------------------------------
     def current_kind(self) -> str:
         return self.kind.currentData()
+
+    def _option_fields_of(self, kind: str) -> dict[str, QWidget]:
+        """The fields of a kind's settings (train_kinds.kind_options): its model's, then the optimiser's."""
+        if kind not in self.options:
+            return {}
+        return {**self.options[kind], **self.optimizer_options}
+
+    @staticmethod
+    def _field_value(field: QWidget):
+        if isinstance(field, QCheckBox):
+            return field.isChecked()
+        if isinstance(field, QComboBox):
+            return field.currentText()
+        return field.value()
+
+    @staticmethod
+    def _set_field(field: QWidget, value) -> None:
+        if isinstance(field, QCheckBox) and isinstance(value, bool):
+            field.setChecked(value)
+        elif isinstance(field, QComboBox) and field.findText(str(value)) >= 0:
+            field.setCurrentText(str(value))
+        elif isinstance(field, QSpinBox) and isinstance(value, int) and not isinstance(value, bool):
+            field.setValue(value)
+        elif isinstance(field, QDoubleSpinBox) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            field.setValue(float(value))
 
     def values(self) -> dict:
         return {"kind": self.current_kind(), "data": self.data.text().strip(), "val": self.val.text().strip(),
                 "steps": self.steps.value(), "batch": self.batch.value(), "lr": self.lr.value(),
                 "checkpoint_every": self.checkpoint_every.value(), "val_every": self.val_every.value(),
                 "content_loss": self.content_loss.currentText(), "epochs": self.epochs.value(),
-                "model": self.model.currentText(),
+                "model": self.model.currentText(), "seeds": self.seeds.text().strip(),
+                "report_dir": self.report_dir.text().strip(),
+                "options": {name: self._field_value(f) for name, f in self._option_fields_of(self.current_kind()).items()},
                 "variants": [v for v, box in self.variant_boxes.items() if box.isChecked()],
                 "init": self.init.text().strip(), "extra": self.extra.text().strip(), "out": self.out.text().strip()}
 
@@ -345,7 +467,7 @@ class TrainingForm(QWidget):
         """Fill the form from a dict like values() (unknown keys ignored, missing keys kept)."""
         if values.get("kind") in KINDS:
             self.kind.setCurrentIndex(list(KINDS).index(values["kind"]))
-        for name in ("data", "val", "init", "extra", "out"):
+        for name in ("data", "val", "init", "extra", "out", "seeds", "report_dir"):
             if isinstance(values.get(name), str):
                 getattr(self, name).setText(values[name])
         for name in ("steps", "batch", "checkpoint_every", "val_every", "epochs"):
@@ -353,9 +475,13 @@ class TrainingForm(QWidget):
                 getattr(self, name).setValue(values[name])
         if isinstance(values.get("lr"), (int, float)):
             self.lr.setValue(float(values["lr"]))
-        for name, options in (("content_loss", CONTENT_LOSSES), ("model", ("resnet50", "tiny"))):
+        for name, options in (("content_loss", CONTENT_LOSSES), ("model", AUGMENT_MODELS)):
             if values.get(name) in options:
                 getattr(self, name).setCurrentText(values[name])
+        fields = self._option_fields_of(self.current_kind())
+        for name, value in (values.get("options") or {}).items():
+            if name in fields:
+                self._set_field(fields[name], value)
         if isinstance(values.get("variants"), list):
             for variant, box in self.variant_boxes.items():
                 box.setChecked(variant in values["variants"])
@@ -364,8 +490,17 @@ class TrainingForm(QWidget):
         """Raise DataError (one line) when the form cannot start a run."""
         values = self.values()
         check_data(values["data"], values["kind"])
-        if values["kind"] == "augment" and not values["variants"]:
+        if values["kind"] == AUGMENT and not values["variants"]:
             raise DataError("choose at least one augmentation variant")
+        if values["kind"] == AUGMENT and values["seeds"]:
+            from srviewer.train.augment_cli import parse_seeds
+
+            try:
+                parse_seeds(values["seeds"])
+            except SrviewerError as exc:
+                raise DataError(str(exc)) from None
+        elif values["kind"] == AUGMENT and values["report_dir"]:
+            raise DataError("a report folder goes with seeds (e.g. 0,1,2): the report is the mean over seeds")
         if values["val"] and values["kind"] != "augment" and not Path(values["val"]).expanduser().is_dir():
             raise DataError(f"validation folder not found: {values['val']}")
         if values["kind"] == "srgan" and not values["init"]:

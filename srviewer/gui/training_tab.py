@@ -130,7 +130,9 @@ class TrainingTab(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
-        scroll.setMinimumWidth(380)
+        # as wide as the form needs beside a vertical scroll bar: never a horizontal one
+        scroll.setMinimumWidth(max(380, left.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                                   + 2 * scroll.frameWidth()))
 
         self.run_label = QLabel("No run")
         self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -54,6 +54,19 @@ _FIELDS = ("data", "variants", "model", "weights", "epochs", "batch", "lr", "alp
            "val_fraction", "seed", "tta", "log_every", "max_batches", "xla")
 
 
+def parse_seeds(text: str) -> list[int]:
+    """`--seeds 0,1,2` -> [0, 1, 2]; SrviewerError (one line) unless at least two different integers."""
+    from srviewer.errors import SrviewerError
+
+    try:
+        seeds = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SrviewerError(f"--seeds must be comma-separated integers, not {text!r}") from None
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise SrviewerError("--seeds needs at least two different seeds (a spread needs two)")
+    return seeds
+
+
 def main(args) -> int:
     from srviewer.core.cancel import CancelToken
     from srviewer.errors import SrviewerError
@@ -66,8 +79,13 @@ def main(args) -> int:
             values["variants"] = parse_variants(values["variants"])
         except ValueError as exc:
             raise SrviewerError(str(exc)) from None
+    seeds = parse_seeds(args.seeds) if args.seeds else None
     if args.resume:
         config, resume = augment.load_run_config(args.resume, values), True
+        if seeds is None:      # a --seeds experiment's folder continues over its own seeds
+            from srviewer.train.augment_seeds import saved_seeds
+
+            seeds = saved_seeds(args.resume)
     else:
         if not args.data or not args.out:
             raise SrviewerError("srviewer train augment needs --data and --out (or --resume RUN)")
@@ -84,15 +102,9 @@ def main(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, on_signal)
     try:
-        if args.seeds:
+        if seeds:
             from srviewer.train.augment_seeds import run_seeds
 
-            try:
-                seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
-            except ValueError:
-                raise SrviewerError(f"--seeds must be comma-separated integers, not {args.seeds!r}") from None
-            if len(seeds) < 2 or len(set(seeds)) != len(seeds):
-                raise SrviewerError("--seeds needs at least two different seeds (a spread needs two)")
             run_seeds(config, seeds, stop=stop, echo=sys.stdout, report_dir=args.report_dir)
         else:
             augment.run_experiment(config, resume=resume, stop=stop, echo=sys.stdout)

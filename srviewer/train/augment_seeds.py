@@ -9,10 +9,13 @@ resumable on its own; a finished seed is not rerun), then writes into OUT:
   accuracy per variant, the accuracy plot (mean over seeds per epoch), the augmentation preview,
   and what the numbers show and do not;
 - accuracy.png, preview.png;
-- events.jsonl: "started", one "epoch" event per variant and epoch (means over seeds) and
-  "finished" with the plot, so the Training tab lists OUT as a past run (train/run_state.py).
+- config.json (first: the recipe and the seeds) and events.jsonl: "started" (total_steps = the
+  number of seeds), a "seed" event as each seed ends, then one "epoch" event per variant and epoch
+  (means over seeds) and "finished" with the plot, so the Training tab follows OUT while it runs
+  and lists it as a past run (train/run_state.py); `--resume OUT` continues over the same seeds.
 
-`report_dir` (e.g. docs/experiments) gets copies of augment.md, augment.json and the two PNGs.
+`report_dir` (e.g. docs/experiments) gets copies of augment.md, augment.json, the two PNGs,
+events.jsonl and config.json: the Training tab opens that folder as the finished experiment.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 
 from srviewer.core.atomic import atomic_write, atomic_write_json, atomic_write_text
 from srviewer.train.augment_report import plot_accuracy
-from srviewer.train.events import EventLog
+from srviewer.train.events import EventLog, read_events
 
 REPORT = "augment.md"
 RESULTS = "augment.json"
@@ -45,27 +48,55 @@ def command_line(config, seeds) -> str:
     return " ".join(parts + (["--tta"] if config.tta else []) + [f"--seeds {','.join(map(str, seeds))}"])
 
 
+def saved_seeds(run_dir) -> list[int] | None:
+    """The seeds of a `--seeds` experiment folder (its config.json), or None for any other folder."""
+    try:
+        seeds = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8")).get("seeds")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [int(s) for s in seeds] if isinstance(seeds, list) else None
+
+
+def _recipe(config) -> dict:
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in ("out", "seed")}
+
+
 def run_seeds(config, seeds: list[int], stop=None, echo=None, report_dir=None) -> dict:
-    """Run the experiment per seed, then write the report; {"reason": "done"|"stopped", ...}."""
+    """Run the experiment per seed, then write the report; {"reason": "done"|"stopped", ...}.
+
+    OUT/config.json is written first (so OUT is a run folder from the start, and `--resume OUT`
+    continues over the same seeds); OUT/events.jsonl follows the experiment seed by seed ("started"
+    with total_steps = the number of seeds, a "seed" event as each one ends, "finished")."""
     from srviewer.train import augment
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    if not (out / "config.json").exists():
+        atomic_write_json(out / "config.json", {"kind": "augment", "seeds": list(seeds), **_recipe(config)})
+    events = EventLog(out)
+    finished_before = any(e.get("event") == "finished" and e.get("reason") == "done" for e in read_events(out))
     per_seed: dict[int, dict] = {}
     for seed in seeds:
-        sub = seed_dir(out, seed)
-        done = sub / "results.json"
+        done = seed_dir(out, seed) / "results.json"
         if done.exists():
             per_seed[seed] = json.loads(done.read_text(encoding="utf-8"))
+    if not finished_before:
+        events.emit("started", step=len(per_seed), total_steps=len(seeds), kind="augment", seeds=list(seeds),
+                    variants=list(config.variants), resumed=bool(per_seed))
+    for seed in seeds:
+        if seed in per_seed:
             continue
+        sub = seed_dir(out, seed)
         resume = (sub / "events.jsonl").exists()
         run = augment.run_experiment(dataclasses.replace(config, out=str(sub), seed=seed), resume=resume,
                                      stop=stop, echo=echo)
         if run["reason"] != "done":
+            events.emit("finished", step=len(per_seed), reason=run["reason"], seed=seed)
             return {"reason": run["reason"], "seed": seed}
         per_seed[seed] = run["results"]
+        events.emit("seed", step=len(per_seed), seed=seed)
     results = summarise_seeds(per_seed, config, command_line(config, seeds))
-    write_report(out, results, per_seed, config, report_dir)
+    write_report(out, results, per_seed, config, report_dir, events=None if finished_before else events)
     return {"reason": "done", "results": results}
 
 
@@ -76,7 +107,7 @@ def summarise_seeds(per_seed: dict[int, dict], config, command: str = "") -> dic
         std = float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0
         variants[name] = {"val_accuracy": finals, "mean": float(np.mean(finals)), "std": std}
     first = next(iter(per_seed.values()))
-    recipe = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("out", "seed")}
+    recipe = _recipe(config)
     recipe["lr"] = first.get("lr", recipe["lr"])           # the rate the runs chose when none was given
     return {"variants": variants, "seeds": list(per_seed), "recipe": recipe, "command": command,
             "pretrained": first.get("pretrained"), "data": first.get("data"), "classes": first.get("classes")}
@@ -132,7 +163,11 @@ def _preview_png(data, path: Path, variants, seed: int = 0) -> bool:
     return True
 
 
-def write_report(out: Path, results: dict, per_seed: dict[int, dict], config, report_dir=None) -> None:
+def write_report(out: Path, results: dict, per_seed: dict[int, dict], config, report_dir=None,
+                 events: EventLog | None = None) -> None:
+    """augment.md, augment.json and the PNGs into OUT; with `events`, the mean epoch curves and the
+    "finished" event into OUT/events.jsonl; with `report_dir`, a copy of the report and of the run's
+    record (events.jsonl, config.json), so that folder opens in the Training tab as the past run."""
     out = Path(out)
     histories = mean_histories(per_seed, config.variants)
     plot_accuracy(histories, out / "accuracy.png", title=f"Validation accuracy, mean of {len(per_seed)} seeds")
@@ -157,20 +192,17 @@ def write_report(out: Path, results: dict, per_seed: dict[int, dict], config, re
                  f"{', '.join(config.variants)}):", "", "![Augmentation preview](preview.png)", ""]
     text += ["## What it shows and what it does not", "", *verdict(v), ""]
     atomic_write_text(out / REPORT, "\n".join(text))
-    if not (out / "events.jsonl").exists():   # written once: the tab's record of the finished experiment
-        events = EventLog(out)
-        events.emit("started", step=0, total_steps=1, kind="augment", seeds=results["seeds"],
-                    variants=list(config.variants))
+    if events is not None:     # the tab's record of the finished experiment, written once
         for name, history in histories.items():
             for record in history:
                 events.emit("epoch", variant=name, **record)
-        events.emit("finished", step=1, reason="done", results=RESULTS, plot="accuracy.png", report=REPORT)
-    if not (out / "config.json").exists():
-        atomic_write_json(out / "config.json", {"kind": "augment", "seeds": results["seeds"], **recipe})
+        events.emit("finished", step=len(per_seed), reason="done", results=RESULTS, plot="accuracy.png",
+                    report=REPORT)
     if report_dir is not None:
         report_dir = Path(report_dir)
         report_dir.mkdir(parents=True, exist_ok=True)
-        for name in (REPORT, RESULTS, "accuracy.png") + (("preview.png",) if has_preview else ()):
+        record = (REPORT, RESULTS, "accuracy.png", "events.jsonl", "config.json")
+        for name in record + (("preview.png",) if has_preview else ()):
             with atomic_write(report_dir / name) as handle:
                 handle.write((out / name).read_bytes())
 

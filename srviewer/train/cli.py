@@ -11,6 +11,8 @@ import argparse
 import importlib.util
 from pathlib import Path
 
+from srviewer.train.kinds import KIND_HELP
+
 _SR_FLAGS = {
     # flag: (type, help)
     "data": (str, "comma-separated folders of HR images, tfds:div2k/bicubic_x4, or sample "
@@ -70,12 +72,7 @@ def register(subparsers) -> None:
                                   description="The training engine. Each run writes config.json, events.jsonl, "
                                   "checkpoints/, samples/ and best/latest weights into its run folder.")
     kinds = train.add_subparsers(dest="train_kind", metavar="KIND", required=True)
-    for kind, text in (("srcnn", "SRCNN 9-5-5 on the bicubic-upscaled image, MSE"),
-                       ("fsrcnn", "FSRCNN(d, s, m): PReLU convolutions on the LR image, a deconvolution at the end"),
-                       ("espcn", "ESPCN 5-3-3 with tanh on the LR image, pixel shuffle at the end"),
-                       ("vdsr", "VDSR: 20 3x3 layers on the bicubic-upscaled image, global residual"),
-                       ("srresnet", "the SRGAN generator with a pixel loss"),
-                       ("srgan", "the generator after adversarial training, from an SRResNet")):
+    for kind, text in KIND_HELP.items():
         p = kinds.add_parser(kind, help=text, description=text)
         p.add_argument("--out", help="run folder to create (default runs/KIND-DATE)")
         p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")

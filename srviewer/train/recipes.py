@@ -3,8 +3,9 @@
 A recipe is offered under the name of the weights it trained (the label in weights/NAME.json,
 e.g. "SRResNet"), so a user who wants to retrain a shipped model starts from exactly its settings.
 `form_values(recipe)` turns one into the Training tab's form values: the fields the form has
-(kind, steps, batch, learning rate, intervals, content loss, start-from), the data and validation
-folders only where they exist on this machine, and every other setting as flags in `extra`.
+(kind, steps, batch, learning rate, intervals, content loss, start-from, and in `options` the
+kind's model and optimiser settings, train/kinds.py), the data and validation folders only where
+they exist on this machine, and every other setting as flags in `extra`.
 Qt-free and TensorFlow-free.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import srviewer
+from srviewer.train.kinds import LABELS, flag_args, kind_options
 from srviewer.train.sr_config import KINDS, read_config_file
 
 FORM_FIELDS = ("steps", "batch", "lr", "checkpoint_every", "val_every", "content_loss")
@@ -51,7 +53,7 @@ def shipped_recipes(folder: str | os.PathLike | None = None,
         if kind is None:
             continue
         weights_file = weights / f"{name}.weights.h5"
-        label = name
+        label = LABELS.get(name, name)                   # "ESPCN" before its weights exist
         try:
             label = json.loads((weights / f"{name}.json").read_text(encoding="utf-8")).get("label") or name
         except (OSError, ValueError, AttributeError):
@@ -69,15 +71,6 @@ def _kind_of(path: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return kind if kind in KINDS else None
-
-
-def _flag(name: str, value) -> list[str]:
-    flag = "--" + name.replace("_", "-")
-    if isinstance(value, bool):
-        return [flag if value else "--no-" + name.replace("_", "-")]
-    if isinstance(value, list):
-        return [flag, ",".join(str(v) for v in value)]
-    return [flag, str(value)]
 
 
 def form_values(recipe: Recipe) -> tuple[dict, dict[str, str]]:
@@ -109,10 +102,12 @@ def form_values(recipe: Recipe) -> tuple[dict, dict[str, str]]:
             notes["val"] = f"the recipe's validation folder {folder.name} is not on this machine"
     init = settings.get("init")
     values["init"] = str((base / init).resolve()) if isinstance(init, str) else ""
+    shown = kind_options(values["kind"])          # the form's fields for this kind's model and optimiser
+    values["options"] = {name: settings[name] for name in shown if settings.get(name) is not None}
     extra: list[str] = []
     for name, value in settings.items():
-        if name in FORM_FIELDS or name in PATH_FIELDS or name == "kind" or value is None:
+        if name in FORM_FIELDS or name in PATH_FIELDS or name in shown or name == "kind" or value is None:
             continue
-        extra += _flag(name, value)
+        extra += flag_args(name, value)
     values["extra"] = " ".join(extra)
     return values, notes

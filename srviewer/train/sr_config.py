@@ -15,6 +15,7 @@ from srviewer.errors import DataError
 
 KINDS = ("srcnn", "fsrcnn", "espcn", "vdsr", "srresnet", "srgan")
 OPTIMIZERS = ("adam", "sgd")
+CONTENT_LOSSES = ("vgg54", "l1", "mse")
 
 
 @dataclass
@@ -92,7 +93,7 @@ class SRConfig:
             raise DataError(f"unknown training kind {self.kind!r}")
         if self.loss not in ("mse", "l1"):
             raise DataError(f"--loss must be mse or l1, not {self.loss!r}")
-        if self.content_loss not in ("vgg54", "l1", "mse"):
+        if self.content_loss not in CONTENT_LOSSES:
             raise DataError(f"--content-loss must be vgg54, l1 or mse, not {self.content_loss!r}")
         if self.gan_loss not in ("bce", "ragan"):
             raise DataError(f"--gan-loss must be bce or ragan, not {self.gan_loss!r}")
