@@ -71,19 +71,30 @@ def xla_is_faster() -> bool:
     Xeon with AVX-512/AMX, where TensorFlow turns oneDNN on, the plain graph was 1.3x faster
     (3.4 s against 4.6 s). So it is measured, not assumed: conv3x3-PReLU-conv3x3 plus a skip,
     64 channels, on 1x96x96x64, best of 5 each way, interleaved, after one warm-up (0.3 s in all).
-    `xla_choice()` says what was timed.
+    `xla_choice()` says what was timed. The first verdict on a machine is kept on disk and used by
+    later processes (core/xla_choice_store.py; `xla_choice()["kept"]` is then True).
     """
-    tf()                    # outside _xla_lock: tf() takes _lock on the first import
+    from srviewer.core import xla_choice_store
+
+    t = tf()                # outside _xla_lock: tf() takes _lock on the first import
     with _xla_lock:
         if "faster" not in _xla_choice:
-            timeline.mark("XLA probe begins")
-            _xla_choice.update(_time_xla_against_plain())
-            timeline.mark(f"XLA probe done: {'XLA' if _xla_choice['faster'] else 'plain graph'}")
+            key = xla_choice_store.machine_key(t.__version__, [d.name for d in t.config.list_physical_devices("GPU")])
+            kept = xla_choice_store.load(key)
+            if kept is not None:
+                _xla_choice.update(kept, kept=True)
+            else:
+                timeline.mark("XLA probe begins")
+                _xla_choice.update(_time_xla_against_plain(), kept=False)
+                timeline.mark(f"XLA probe done: {'XLA' if _xla_choice['faster'] else 'plain graph'}")
+                if math.isfinite(_xla_choice["xla_ms"]):        # a failed XLA is not a verdict to keep
+                    xla_choice_store.save(key, _xla_choice)
         return bool(_xla_choice["faster"])
 
 
 def xla_choice() -> dict:
-    """{'faster': bool, 'xla_ms': float, 'plain_ms': float} once `xla_is_faster()` has run, else {}."""
+    """{'faster': bool, 'xla_ms': float, 'plain_ms': float, 'kept': bool (read from the machine's file)}
+    once `xla_is_faster()` has run, else {}."""
     return dict(_xla_choice)
 
 
@@ -126,6 +137,28 @@ def _is_xla_failure(exc: BaseException) -> bool:
 
 PRECISIONS = ("float32", "mixed")
 
+_shared: dict[tuple, object] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_function(key: tuple, body, weights, jit_compile: bool):
+    """One tf.function(body) per (key, jit_compile) for the process: body(x NHWC float32, weights list).
+    Models with equal keys (same architecture and weight shapes) share its traces and XLA compilations."""
+    t = tf()
+    with _shared_lock:
+        if (key, jit_compile) not in _shared:
+            signature = [t.TensorSpec([None, None, None, 3], t.float32), [t.TensorSpec(w.shape, w.dtype) for w in weights]]
+            _shared[(key, jit_compile)] = t.function(body, input_signature=signature, reduce_retracing=True,
+                                                     jit_compile=jit_compile)
+        return _shared[(key, jit_compile)]
+
+
+def _bind(fn, weights):
+    def call(x):
+        return fn(x, weights)
+
+    return call
+
 
 def mixed_dtype() -> str:
     """The 16-bit type "mixed" precision computes in: float16 on a GPU (tensor cores), bfloat16 on
@@ -159,12 +192,18 @@ def make_predictor(model, jit_compile: bool | None = None,
             log.warning("mixed precision applies to sr_resnet models; %s runs in float32", model.name)
         forward, dtype = model, "float32"
 
-    def _call(x):
-        return forward(x, training=False)
+    shared = getattr(forward, "shared", None)
+    if shared is not None:      # sr_resnet: one program per architecture, this model's weights as arguments
+        key, body, weights = shared
+        plain = _bind(_shared_function(key, body, weights, False), weights)
+        state = {"fn": _bind(_shared_function(key, body, weights, True), weights) if jit_compile else plain}
+    else:
+        def _call(x):
+            return forward(x, training=False)
 
-    plain = t.function(_call, input_signature=signature, reduce_retracing=True)
-    state = {"fn": t.function(_call, input_signature=signature, reduce_retracing=True, jit_compile=True)
-             if jit_compile else plain}
+        plain = t.function(_call, input_signature=signature, reduce_retracing=True)
+        state = {"fn": t.function(_call, input_signature=signature, reduce_retracing=True, jit_compile=True)
+                 if jit_compile else plain}
 
     def predict(x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
