@@ -32,8 +32,7 @@ ARCH_TEXT = {
     "fsrcnn": "FSRCNN(d, s, m) (Dong et al. 2016) on the LR image: 5x5 conv (d) + PReLU, 1x1 shrink (s) + "
               "PReLU, m 3x3 convs (s) + PReLU, 1x1 expand (d) + PReLU, 9x9 deconvolution with stride = scale "
               "('same' padding: exactly scale x the input). Runs on RGB (the paper: Y only).",
-    "espcn": "ESPCN (Shi et al. 2016) on the LR image: 5x5 conv (n1) + activation, 3x3 conv (n2) + activation (the "
-             "paper: tanh), 3x3 conv to "
+    "espcn": "ESPCN (Shi et al. 2016) on the LR image: 5x5 conv (n1) + tanh, 3x3 conv (n2) + tanh, 3x3 conv to "
              "3 x scale^2 channels, pixel shuffle. Runs on RGB (the paper: Y only).",
     "vdsr": "VDSR (Kim et al. 2016): `depth` 3x3 convs (64 filters, ReLU) on the bicubic-upscaled image, the "
             "last one's residual added to the input (global residual). Runs on RGB (the paper: Y only).",
