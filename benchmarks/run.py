@@ -17,10 +17,11 @@ trained file is needed.
 - metrics:  PSNR+SSIM (Y and RGB) on a 2040x1356 pair next to scikit-image, and the crop figures
             (PSNR+SSIM on Y of a 512x512 crop, metrics.score_region(y_only=True)) in ms
 - gui:      `srviewer` start to the window shown (child process, offscreen, the model process started
-            first as `srviewer gui` does, importing TensorFlow meanwhile), TF imported or not;
+            first and held as `srviewer gui` does), TF imported or not;
             the largest gap of a 10 ms timer during a 512x512 SRGAN comparison in the window;
             `srviewer` start to all four results on the sample photo (the shipped weights, the model
-            process started before Qt, the models preloaded), and a second Run on the same image
+            process started before Qt and released when the window shows, the models preloaded), and a
+            second Run on the same image
             (medians of 3 launches with --quick, 5 without); benchmarks/launch_timeline.py says where
             the seconds go
 - formats:  one random-weight SRResNet as Keras (.weights.h5), ONNX (onnxruntime), SavedModel,
@@ -251,7 +252,7 @@ _GUI_START = r"""
 import os, sys, time
 from srviewer.core.model_process import ModelProcess
 process = ModelProcess()
-process.start()                  # as `srviewer gui` does: the child imports TensorFlow while the window starts
+process.start(hold=True)         # as `srviewer gui` does: the child starts, TensorFlow waits for the window shown
 from PySide6.QtWidgets import QApplication
 from srviewer.gui.app import make_app
 from srviewer.core.methods import default_registry
@@ -337,7 +338,7 @@ def main():       # imports inside: the model process (spawn) imports this file,
     t0 = float(sys.argv[1])
     from srviewer.core.model_process import ModelProcess
     process = ModelProcess()
-    process.start()                                           # as `srviewer gui` does: before Qt
+    process.start(hold=True)                      # as `srviewer gui` does: before Qt, TensorFlow once shown
     from srviewer.gui.app import make_app
     app = make_app()
     from srviewer.core.images import sample_image

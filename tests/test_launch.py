@@ -1,4 +1,4 @@
-"""`srviewer gui` starts the model process before Qt, so TensorFlow's import overlaps the window's start."""
+"""`srviewer gui` starts the model process before Qt, held: TensorFlow's import waits for the window shown."""
 
 import os
 import subprocess
@@ -21,4 +21,5 @@ def test_the_model_process_starts_before_the_window(tmp_path):
         return next(t for t, _pid, _role, _cpu, what in marks if what.startswith(text))
 
     assert at("model process spawned") < at("QApplication made") < at("window shown") < at("result bicubic drawn")
+    assert at("TensorFlow import begins") > at("window shown")           # held: the window's start is its own
     assert any(role == "models" for _t, _pid, role, _cpu, _what in marks)  # the child ran

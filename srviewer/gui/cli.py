@@ -44,8 +44,8 @@ def run(args) -> int:
     chain = parse_chain(args.degrade) if args.degrade else None   # a bad chain is one line, before any window
     from srviewer.core.model_process import ModelProcess
 
-    process = ModelProcess()       # TensorFlow stays out of the window; the child imports it while Qt starts
-    process.start()
+    process = ModelProcess()       # TensorFlow stays out of the window; its child starts now, held: it
+    process.start(hold=True)       # imports TensorFlow once the window is shown (MainWindow.preload_models)
     from srviewer.gui.app import make_app
 
     app = make_app()
