@@ -3,7 +3,8 @@
 
 - bicubic:    x4 of a 1024x680 image, MATLAB's kernel (conventions.imresize: the polyphase fast
               path) against OpenCV's INTER_CUBIC, through the bicubic method (float32 in [0, 1],
-              what the window and `compare` run) and on uint8; runs interleaved, the ratio is the
+              what the window and `compare` run) and on uint8 and float32 arrays (the kernels alone);
+              runs interleaved, the ratio is the
               median of the per-pair ratios; the old matrix-product path once for reference
 - big_photo:  `srviewer upscale PHOTO --method bicubic` on a made-up 2717x3701 JPEG (10 MP, a
               10868x14804 PNG out): wall seconds of the command, the upscale alone, peak RSS
@@ -39,7 +40,7 @@ def _photo_like(h: int, w: int, seed: int = 0) -> np.ndarray:
 def case_bicubic(quick: bool) -> dict:
     import cv2
 
-    from srviewer.core import conventions
+    from srviewer.core import bicubic_fast, conventions
     from srviewer.core.methods import BicubicMethod
 
     u8 = _photo_like(680, 1024)
@@ -49,8 +50,11 @@ def case_bicubic(quick: bool) -> dict:
         "method_float32": (lambda: matlab.upscale(f32), lambda: opencv.upscale(f32)),
         "kernel_uint8": (lambda: conventions.imresize(u8, 4.0),
                          lambda: cv2.resize(u8, (4096, 2720), interpolation=cv2.INTER_CUBIC)),
+        "kernel_float32": (lambda: conventions.imresize(f32, 4.0),
+                           lambda: cv2.resize(f32, (4096, 2720), interpolation=cv2.INTER_CUBIC)),
     }
-    out = {"threads": os.cpu_count()}
+    # both sides on the same cores: OpenCV's own pool (cv2.resize) against bicubic_fast's strip threads
+    out = {"cpus": os.cpu_count(), "opencv_threads": cv2.getNumThreads(), "matlab_threads": bicubic_fast._workers()}
     for name, (ours, theirs) in pairs.items():
         ours(), theirs()   # warm-up
         t_ours, t_theirs = [], []
@@ -90,6 +94,8 @@ def case_big_photo(quick: bool) -> dict:
 
 def summary(g) -> dict:
     return {"method_float32": g("bicubic", "method_float32"), "kernel_uint8": g("bicubic", "kernel_uint8"),
+            "kernel_float32": g("bicubic", "kernel_float32"),
+            "threads": {k: g("bicubic", k) for k in ("cpus", "opencv_threads", "matlab_threads")},
             "general_float32_ms": g("bicubic", "general_float32_ms"),
             "equal_to_general": g("bicubic", "equal_to_general"),
             "big_photo": {k: g("big_photo", k) for k in ("seconds", "upscale_s", "peak_rss_gib", "output_mib")}}
@@ -97,12 +103,16 @@ def summary(g) -> dict:
 
 def rows(b: dict, fmt) -> list[tuple[str, str, str]]:
     m, k, big = b.get("method_float32") or {}, b.get("kernel_uint8") or {}, b.get("big_photo") or {}
+    kf, threads = b.get("kernel_float32") or {}, b.get("threads") or {}
     return [
         ("bicubic x4 1024x680, MATLAB / OpenCV", f"{fmt(m.get('matlab_ms'), '.0f')} / {fmt(m.get('opencv_ms'), '.0f')} ms",
          f"{fmt(m.get('ratio'), '.2f')}x (aim <= 3x); the bicubic method, float32; was "
          f"{fmt(b.get('general_float32_ms'), '.0f')} ms, equal: {b.get('equal_to_general')}"),
         ("  the same, uint8 kernels", f"{fmt(k.get('matlab_ms'), '.0f')} / {fmt(k.get('opencv_ms'), '.0f')} ms",
          f"{fmt(k.get('ratio'), '.2f')}x"),
+        ("  the same, float32 kernels", f"{fmt(kf.get('matlab_ms'), '.0f')} / {fmt(kf.get('opencv_ms'), '.0f')} ms",
+         f"{fmt(kf.get('ratio'), '.2f')}x; threads: OpenCV {threads.get('opencv_threads')}, "
+         f"bicubic_fast {threads.get('matlab_threads')}, {threads.get('cpus')} CPUs"),
         ("10 MP photo bicubic x4, command line", f"{fmt(big.get('seconds'), '.1f')} s",
          f"upscale {fmt(big.get('upscale_s'), '.1f')} s, peak RSS {fmt(big.get('peak_rss_gib'), '.2f')} GiB, "
          f"PNG {fmt(big.get('output_mib'), '.0f')} MiB"),

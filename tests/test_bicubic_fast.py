@@ -85,6 +85,17 @@ def test_scales_without_dyadic_weights_keep_the_general_path():
     assert conventions.imresize(img, 3.0).shape == (30, 36, 3)
 
 
+@pytest.mark.parametrize("workers", [1, 3])
+def test_the_bicubic_method_clips_strip_by_strip_to_the_clipped_matrix_product(workers, monkeypatch):
+    monkeypatch.setattr(bicubic_fast, "_strip_rows", lambda w, c, s: 4)   # many strips
+    monkeypatch.setattr(bicubic_fast, "_workers", lambda: workers)
+    rgb = _random((29, 23, 3), np.float32, np.random.default_rng(9))    # overshoots past 0 and 1
+    expected = np.clip(conventions.imresize_general(rgb, 4.0), 0.0, 1.0)
+    got = BicubicMethod("matlab").upscale(rgb)
+    assert got.dtype == np.float32 and (got.min(), got.max()) == (0.0, 1.0)
+    np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize("kernel", ["matlab", "opencv"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_native_upscale_equals_the_float_path_of_the_bicubic_method(kernel, dtype, monkeypatch):

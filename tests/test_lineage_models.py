@@ -54,6 +54,18 @@ def test_espcn_is_5_3_3_with_tanh_and_a_pixel_shuffle_at_the_end(rng):
     np.testing.assert_allclose(out[3 * 2 + 1, 3 * 4 + 2, 1], pre[2, 4, 1 + 3 * (1 * 3 + 2)], atol=1e-6)
 
 
+def test_espcn_centres_its_input_so_the_tanh_units_leave_their_linear_range(rng):
+    """At the start the hidden tanh layers see pre-activations of order one (not 0.05, where tanh is
+    a straight line and the net a linear filter): a [0, 1] input is centred to [-1, 1] first."""
+    m = models.espcn(scale=4)
+    x = rng.random((1, 24, 24, 3)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(m.get_layer("centre")(x)), 2 * x - 1, atol=1e-6)
+    conv1 = m.get_layer("conv1")
+    pre = np.asarray(keras.Model(m.input, conv1.output)(x))
+    assert 0.3 < np.std(pre) < 1.0                           # tanh output: well away from zero ...
+    assert np.mean(np.abs(pre) > 0.5) > 0.2                   # ... a good share in the bent part
+
+
 def test_vdsr_keeps_the_size_and_adds_its_residual_to_the_bicubic_input(rng):
     m = models.vdsr()
     convs = [lay for lay in m.layers if isinstance(lay, keras.layers.Conv2D)]

@@ -147,3 +147,29 @@ def test_a_renamed_or_relabelled_method_is_the_same_loaded_model_in_the_child(sh
     for field, value in (("path", str(folder / "other.weights.h5")), ("precision", "mixed"), ("kernel", "opencv"),
                          ("trust_code", True), ("value_range", "-1..1"), ("jit_compile", False)):
         assert model_key({**spec, field: value}) != model_key(spec), field
+
+
+def test_a_held_child_imports_tensorflow_only_once_released(tmp_path, monkeypatch):
+    """`start(hold=True)` (srviewer gui, before Qt): the child starts and waits; TensorFlow's import
+    begins only after `start()` (the window shown), so it does not compete with the window's start."""
+    import time
+
+    from srviewer.core import timeline
+
+    path = tmp_path / "timeline.tsv"
+    monkeypatch.setenv(timeline.ENV, str(path))
+    proc = ModelProcess()
+    try:
+        proc.start(hold=True)
+        deadline = time.monotonic() + 120
+        while not (path.exists() and any(m[4] == "held until the window is shown" for m in timeline.read(path))):
+            assert time.monotonic() < deadline and proc.pid is not None
+            time.sleep(0.02)
+        released = timeline.now()
+        proc.start()
+        assert proc.device().split(":")[0] in ("CPU", "GPU")
+        began = next(at for at, _pid, role, _cpu, what in timeline.read(path)
+                     if role == "models" and what == "TensorFlow import begins")
+        assert began > released
+    finally:
+        proc.close()

@@ -2,8 +2,22 @@
 
 An upscale by a whole factor s is a fixed s-phase separable filter: output row s*i + p is the
 same few input rows around i, weighted by phase p's taps. Here each phase is one OpenCV
-`filter2D` pass (edges repeated, like MATLAB), the phases are interleaved, rows first, then
-columns, strip by strip in a few threads.
+`filter2D` pass (edges repeated, like MATLAB), rows first, then columns, strip by strip in a few
+threads (one a core, up to 4: on this project's 2-core hosts as many as OpenCV's own pool). The rows pass writes
+phase p straight into rows p, p + s, ... of the strip's buffer (a view with a row step, which
+OpenCV fills in place); the columns pass's phases go through scratch buffers into one `cv2.merge`
+(OpenCV cannot write pixels with gaps between them). `upscale(..., clip=(0, 1))` clips each strip
+while it is in the cache: the bicubic method's clip costs no extra pass over the result.
+
+Where the time goes (x4 of 1024x680 RGB on 2 cores, against cv2.resize INTER_CUBIC's time,
+benchmarks/bicubic_cases.py): uint8 about 3.1-3.5x, float32 3.5-3.8x, the bicubic method
+(float32, clipped) about 3.1x. Float inputs must be summed in float64 to give MATLAB's
+float32 result (the products of float32 values and k/1024 weights need 35 bits); OpenCV's
+float64 filter is not vectorised and takes 3-4x its float32 filter's time. Tried and not kept:
+NumPy or `cv2.scaleAdd` multiply-adds on shifted views, `scipy.ndimage.correlate1d`,
+channel-planar filtering (all slower than `filter2D`), strip sizes from 6 to 85 input rows (no
+better than the 2**21 output values kept), NumPy strided copies or `np.stack` instead of the
+merge (3-7x slower than `cv2.merge`).
 
 Why it equals `imresize` exactly: for s = 2, 4, 8 the weights are dyadic fractions k / 2**b
 (x4: k / 1024). uint8 and uint16 inputs times such weights, and their sums, are exact in the
@@ -108,7 +122,8 @@ def _into(dst: np.ndarray, result: np.ndarray) -> None:
 
 
 class _Pass:
-    """One axis of the upscale: filter each phase, round like MATLAB, cast to the image's dtype."""
+    """One axis of the upscale: filter each phase, round like MATLAB, cast to the image's dtype,
+    and store phase p in `dsts[p]` (strided views that interleave the phases)."""
 
     def __init__(self, scale: int, dtype: np.dtype, axis: int, scratch: _Scratch):
         import cv2
@@ -124,31 +139,31 @@ class _Pass:
         shape = (-1, 1) if axis == 0 else (1, -1)
         self.kernels = [np.ascontiguousarray(k.reshape(shape), kdtype) for k in kernels]
 
-    def phases(self, src: np.ndarray) -> list[np.ndarray]:
-        """src (any rows x full width) -> one array per phase, the same shape, the image's dtype
-        (this thread's scratch buffers: valid until its next call)."""
-        cv2, get = self.cv2, self.scratch.get
-        outs = [get(f"out{self.axis}.{p}", src.shape, self.dtype) for p in range(self.scale)]
+    def filter(self, src: np.ndarray, kernel: np.ndarray, dst: np.ndarray) -> None:
+        cv2 = self.cv2
+        depth = -1 if self.direct else cv2.CV_64F
+        _into(dst, cv2.filter2D(src, depth, kernel, dst=dst, anchor=self.anchor, delta=self.delta,
+                                borderType=cv2.BORDER_REPLICATE))
+
+    def phases(self, src: np.ndarray, dsts: list[np.ndarray]) -> None:
+        """src (any rows x full width) -> phase p of the pass into dsts[p] (src's shape, the
+        image's dtype; OpenCV writes a view whose rows are strided but whose pixels are not)."""
         if self.direct:
-            for k, out in zip(self.kernels, outs):
-                _into(out, cv2.filter2D(src, -1, k, dst=out, anchor=self.anchor, delta=self.delta,
-                                        borderType=cv2.BORDER_REPLICATE))
-            return outs
-        wide = src
-        if src.dtype != np.float64 and self.dtype.kind == "f":
-            wide = get(f"wide{self.axis}", src.shape, np.float64)
+            for k, dst in zip(self.kernels, dsts):
+                self.filter(src, k, dst)
+            return
+        if src.dtype != np.float64 and self.dtype.kind == "f":   # OpenCV filters float32 into float64 only via a copy
+            wide = self.scratch.get(f"wide{self.axis}", src.shape, np.float64)
             np.copyto(wide, src)
-        y = get(f"sum{self.axis}", src.shape, np.float64)
+            src = wide
+        y = self.scratch.get(f"sum{self.axis}", src.shape, np.float64)
         integer = self.dtype.kind == "u"
-        for k, out in zip(self.kernels, outs):
-            _into(y, cv2.filter2D(wide, cv2.CV_64F, k, dst=y, anchor=self.anchor, delta=self.delta,
-                                  borderType=cv2.BORDER_REPLICATE))
+        for k, dst in zip(self.kernels, dsts):
+            self.filter(src, k, y)
             if integer:   # MATLAB: floor(v + 0.5), clipped (exact sums: no rounding error to worry about)
                 np.floor(np.add(y, 0.5, out=y), out=y)
-                np.copyto(out, np.clip(y, 0, np.iinfo(self.dtype).max, out=y), casting="unsafe")
-            else:
-                np.copyto(out, y, casting="same_kind")
-        return outs
+                np.clip(y, 0, np.iinfo(self.dtype).max, out=y)
+            np.copyto(dst, y, casting="unsafe")
 
 
 def _strip_rows(width: int, channels: int, scale: int) -> int:
@@ -171,6 +186,8 @@ def upscale_strips(img: np.ndarray, scale: int, strip_rows: int | None = None, w
     `finish(block) -> array`, if given, runs on each block in its worker thread (a conversion done
     in parallel) and its result is yielded instead.
     """
+    import cv2
+
     img = np.asarray(img)
     if not supports(img, scale):
         raise ValueError(f"no fast path for a {img.dtype} image of shape {img.shape} at x{scale}")
@@ -185,16 +202,17 @@ def upscale_strips(img: np.ndarray, scale: int, strip_rows: int | None = None, w
     def strip(a: int) -> tuple[int, np.ndarray]:
         b = min(a + step, h)
         lo, hi = max(a - reach, 0), min(b + reach, h)   # context rows; replicated past the image's edges
-        chunk = img[lo:hi]
-        # float32: the rows pass's phases (already rounded to float32) widened exactly, as the
-        # columns pass sums in float64 anyway
-        mid = scratch.get("mid", (b - a, scale) + img.shape[1:], np.float64 if img.dtype == np.float32 else img.dtype)
-        np.stack([p[a - lo:b - lo] for p in rows_pass.phases(chunk)], axis=1, out=mid)
-        mid = mid.reshape(((b - a) * scale,) + img.shape[1:])
+        # the rows pass writes phase p of input row i straight into row scale*i + p of `mid`
+        mid = scratch.get("mid", (hi - lo, scale) + img.shape[1:], img.dtype)
+        rows_pass.phases(img[lo:hi], [mid[:, p] for p in range(scale)])
+        mid = mid[a - lo:b - lo].reshape(((b - a) * scale,) + img.shape[1:])
         block = out[a * scale:b * scale] if out is not None else \
             np.empty(((b - a) * scale, w * scale) + img.shape[2:], img.dtype)
+        # the columns pass: phases to scratch (OpenCV cannot write pixels with gaps), merged into the block
+        cols = [scratch.get(f"cols{p}", mid.shape, img.dtype) for p in range(scale)]
+        cols_pass.phases(mid, cols)
         merged = block.reshape((b - a) * scale, w, scale * channels)
-        _into(merged, rows_pass.cv2.merge(cols_pass.phases(mid), dst=merged))
+        _into(merged, cv2.merge(cols, dst=merged))
         return a * scale, block if finish is None else finish(block)
 
     starts = range(0, h, step)
@@ -213,10 +231,16 @@ def upscale_strips(img: np.ndarray, scale: int, strip_rows: int | None = None, w
             yield future.result()
 
 
-def upscale(img: np.ndarray, scale: int, workers: int | None = None) -> np.ndarray:
-    """MATLAB imresize(img, scale, 'bicubic') for a whole `scale` where `supports` says so."""
+def upscale(img: np.ndarray, scale: int, workers: int | None = None,
+            clip: tuple[float, float] | None = None) -> np.ndarray:
+    """MATLAB imresize(img, scale, 'bicubic') for a whole `scale` where `supports` says so.
+
+    `clip` (low, high): each strip is clipped in its worker thread while it is in the cache (the
+    bicubic method's [0, 1]), instead of one more pass over the whole result afterwards.
+    """
     img = np.asarray(img)
     out = np.empty((img.shape[0] * int(scale), img.shape[1] * int(scale)) + img.shape[2:], img.dtype)
-    for _ in upscale_strips(img, scale, workers=workers, out=out):
+    finish = None if clip is None else (lambda block: np.clip(block, *clip, out=block))
+    for _ in upscale_strips(img, scale, workers=workers, out=out, finish=finish):
         pass
     return out
