@@ -71,6 +71,7 @@ def test_each_kind_shows_exactly_the_settings_that_shape_its_model(kind):
 
 @pytest.mark.parametrize("kind", LINEAGE_KINDS)
 def test_a_lineage_recipe_fills_the_model_fields_and_the_form_names_it(tab, kind):
+    tab.form.set_values({"kind": kind, "options": {"optimizer": "sgd", "clip": 0.5, "momentum": 0.5}})
     index = next(i for i in range(tab.presets.count()) if getattr(tab.presets.itemData(i), "name", None) == kind)
     tab._on_preset_chosen(index)
     recipe = json.loads((configs_dir() / f"{kind}.json").read_text())

@@ -2,6 +2,7 @@
 the others (results equal the untiled model), and the trainer lowering their loss on tiny data."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -119,25 +120,21 @@ def test_shipped_files_load_by_sidecar_and_run_tiled_like_the_untiled_model(tmp_
     np.testing.assert_allclose(out, whole, atol=1e-4)
 
 
-def test_the_model_process_runs_them_as_this_process_does(tmp_path, rng):
+def test_the_model_process_runs_them_as_this_process_does(tmp_path, rng, model_process):
     """The window's path: loaded and run in the child Python (TensorFlow there), same result."""
     from srviewer.core.methods import default_registry
-    from srviewer.core.model_process import ModelProcess
 
     for name, (kwargs, input_kind) in SPECS.items():
         models.build({"factory": name, "kwargs": kwargs}).save_weights(str(tmp_path / f"{name}.weights.h5"))
         atomic_write_json(tmp_path / f"{name}.json", {"factory": name, "kwargs": kwargs, "scale": 4,
                                                       "input": input_kind, "label": name.upper(), "format": 1})
     lr = rng.random((20, 18, 3)).astype(np.float32)
-    process = ModelProcess()
-    try:
-        here, there = default_registry(weights_dir=tmp_path), default_registry(weights_dir=tmp_path, process=process)
-        for name in SPECS:
-            out = there.get(name).upscale(lr)
-            assert out.shape == (80, 72, 3) and there.get(name).scale == 4
-            np.testing.assert_allclose(out, here.get(name).upscale(lr), atol=1e-5)
-    finally:
-        process.close()
+    here, there = default_registry(weights_dir=tmp_path), default_registry(weights_dir=tmp_path, process=model_process)
+    for name in SPECS:
+        out = there.get(name).upscale(lr)
+        assert out.shape == (80, 72, 3) and there.get(name).scale == 4 and there.get(name).process is model_process
+        np.testing.assert_allclose(out, here.get(name).upscale(lr), atol=1e-5)
+    assert model_process.pid not in (None, os.getpid())               # it ran there, not here
 
 
 def test_the_window_and_cli_list_the_lineage_in_order():

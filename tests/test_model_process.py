@@ -31,11 +31,9 @@ def shipped(tmp_path_factory):
     return folder, model
 
 
-@pytest.fixture(scope="module")
-def process():
-    proc = ModelProcess()
-    yield proc
-    proc.close()
+@pytest.fixture
+def process(model_process):
+    return model_process       # conftest's, shared with other modules
 
 
 def _method(folder, process, tile=None):

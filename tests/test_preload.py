@@ -51,21 +51,17 @@ def test_a_background_request_gives_way_to_a_waiting_run(monkeypatch):
     assert order == ["upscale", "load"]
 
 
-def test_preload_skips_what_cannot_or_need_not_load(weights):
-    process = ModelProcess()
-    try:
-        registry = methods.default_registry(weights_dir=weights, process=process)
-        chosen = preloadable(registry)
-        assert [m.name for m in chosen] == ["srresnet"]       # bicubic: no process; srcnn, srgan: no weights
-        assert preload(registry, CancelToken()) == {}
-        assert registry.get("srresnet")._loaded.label == "SRResNet (tiny)"
-        assert preloadable(registry) == []                     # loaded now
-        cancelled = CancelToken()
-        cancelled.cancel()
-        fresh = methods.default_registry(weights_dir=weights, process=process)
-        assert preload(fresh, cancelled) == {} and fresh.get("srresnet")._loaded is None
-    finally:
-        process.close()
+def test_preload_skips_what_cannot_or_need_not_load(weights, model_process):
+    registry = methods.default_registry(weights_dir=weights, process=model_process)
+    chosen = preloadable(registry)
+    assert [m.name for m in chosen] == ["srresnet"]           # bicubic: no process; srcnn, srgan: no weights
+    assert preload(registry, CancelToken()) == {}
+    assert registry.get("srresnet")._loaded.label == "SRResNet (tiny)"
+    assert preloadable(registry) == []                         # loaded now
+    cancelled = CancelToken()
+    cancelled.cancel()
+    fresh = methods.default_registry(weights_dir=weights, process=model_process)
+    assert preload(fresh, cancelled) == {} and fresh.get("srresnet")._loaded is None
 
 
 def test_the_window_loads_the_ticked_models_once_shown_without_a_run(qtbot, make_window, weights):
