@@ -153,8 +153,6 @@ def test_a_renamed_or_relabelled_method_is_the_same_loaded_model_in_the_child(sh
 def test_a_held_child_imports_tensorflow_only_once_released(tmp_path, monkeypatch):
     """`start(hold=True)` (srviewer gui, before Qt): the child starts and waits; TensorFlow's import
     begins only after `start()` (the window shown), so it does not compete with the window's start."""
-    import time
-
     from srviewer.core import timeline
 
     path = tmp_path / "timeline.tsv"
@@ -162,15 +160,36 @@ def test_a_held_child_imports_tensorflow_only_once_released(tmp_path, monkeypatc
     proc = ModelProcess()
     try:
         proc.start(hold=True)
-        deadline = time.monotonic() + 120
-        while not (path.exists() and any(m[4] == "held until the window is shown" for m in timeline.read(path))):
-            assert time.monotonic() < deadline and proc.pid is not None
-            time.sleep(0.02)
+        _wait_for(lambda: path.exists() and any(m[4] == "held until the window is shown" for m in timeline.read(path)))
         released = timeline.now()
         proc.start()
+        assert proc._go.is_set()
         assert proc.device().split(":")[0] in ("CPU", "GPU")
         began = next(at for at, _pid, role, _cpu, what in timeline.read(path)
                      if role == "models" and what == "TensorFlow import begins")
         assert began > released
     finally:
         proc.close()
+
+
+def test_a_held_child_ends_by_itself_when_closed(tmp_path, monkeypatch):
+    from srviewer.core import timeline
+
+    path = tmp_path / "timeline.tsv"
+    monkeypatch.setenv(timeline.ENV, str(path))
+    proc = ModelProcess()
+    proc.start(hold=True)
+    child = proc._proc
+    _wait_for(lambda: path.exists() and any(m[4] == "held until the window is shown" for m in timeline.read(path)))
+    proc.close()
+    assert child.exitcode == 0                  # it returned on the pipe's end: not terminated, no TensorFlow
+    assert not any(m[4] == "TensorFlow import begins" for m in timeline.read(path))
+
+
+def _wait_for(condition, seconds=120.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)

@@ -71,7 +71,9 @@ def _serve(conn, cancel_event, go_event=None) -> None:
     timeline.mark("model process serving (srviewer.core.model_process imported)")
     if go_event is not None and not go_event.is_set():
         timeline.mark("held until the window is shown")
-        go_event.wait()
+        while not go_event.wait(POLL_S):
+            if conn.poll() and not go_event.is_set():   # a request sets `go` before it is sent: this is
+                return                                  # the pipe's end, the parent closed it (or died)
     from srviewer.core.methods import ModelMethod
 
     timeline.mark("srviewer.core.methods imported")

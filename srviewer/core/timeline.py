@@ -2,14 +2,15 @@
 
 With $SRVIEWER_TIMELINE set to a file path, `mark("what")` appends one line
 `SECONDS<TAB>PID<TAB>ROLE<TAB>CPU<TAB>what` to that file (CPU: the process's CPU seconds so far, so
-a step's wall time can be told from the CPU it got on a shared machine); unset, `mark` costs one dict lookup. The clock is
+a step's wall time can be told from the CPU it got on a shared machine); unset, `mark` costs one
+dict lookup. The clock is
 Linux's CLOCK_BOOTTIME (system-wide, so the window's process and the model process share it; a
 process's exec time from /proc/PID/stat is on the same clock), time.monotonic() elsewhere. The
 variable is inherited by the model process (spawn copies the environment), so both write to the
 same file; one short `write` on a file opened for appending is atomic enough for these lines.
 
 `read(path)` parses the file back; `table(marks, t0)` prints it as offsets from t0 (the launch),
-one column per process. benchmarks/launch_timeline.py drives it; nothing in srviewer depends on it.
+one line per mark with its process's role, wall and CPU seconds since that process's last mark. benchmarks/launch_timeline.py drives it; nothing in srviewer depends on it.
 """
 
 from __future__ import annotations
@@ -31,10 +32,6 @@ def set_role(role: str) -> None:
     """Name this process in the timeline ("window", "models")."""
     global _role
     _role = role
-
-
-def enabled() -> bool:
-    return bool(os.environ.get(ENV))
 
 
 def mark(what: str, at: float | None = None) -> None:
