@@ -134,6 +134,7 @@ def test_the_window_runs_learned_methods_in_the_child_and_shows_its_device(shipp
     assert win.compare.session.results["srresnet"].sr.shape == win.compare.session.results["bicubic"].sr.shape
     assert win.compare.controls.device.text().split(":")[1].strip() in ("CPU", "GPU")
     win.compare.runner.wait_all(5000)
+    registry.process = None    # closing the window closes its process (test_preload): keep the shared one going
 
 
 def test_a_renamed_or_relabelled_method_is_the_same_loaded_model_in_the_child(shipped):
