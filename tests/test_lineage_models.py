@@ -66,6 +66,27 @@ def test_espcn_centres_its_input_so_the_tanh_units_leave_their_linear_range(rng)
     assert np.mean(np.abs(pre) > 0.5) > 0.2                   # ... a good share in the bent part
 
 
+def test_espcn_takes_relu_for_its_hidden_layers_and_refuses_other_activations(rng):
+    """`--activation relu`: the two hidden layers change, nothing else; the setting travels from the
+    training config to the sidecar's factory arguments."""
+    from srviewer.errors import DataError
+    from srviewer.train.sr_config import SRConfig
+
+    m = models.espcn(scale=4, n1=8, n2=4, activation="relu")
+    convs = [lay for lay in m.layers if isinstance(lay, keras.layers.Conv2D)]
+    assert [c.activation.__name__ for c in convs] == ["relu", "relu", "linear"]
+    x = rng.random((1, 6, 7, 3)).astype(np.float32)
+    hidden = np.asarray(keras.Model(m.input, m.get_layer("conv2").output)(x))
+    assert hidden.min() == 0.0 and hidden.max() > 0      # ReLU: no negative activations, some positive
+    with pytest.raises(ValueError, match="activation"):
+        models.espcn(activation="sigmoid")
+    spec = SRConfig.from_dict({"kind": "espcn", "activation": "relu", "data": ["x"]}).generator_spec()
+    assert spec["kwargs"]["activation"] == "relu"
+    assert models.build(spec).get_layer("conv1").activation.__name__ == "relu"
+    with pytest.raises(DataError, match="--activation must be tanh or relu"):
+        SRConfig.from_dict({"kind": "espcn", "activation": "gelu", "data": ["x"]})
+
+
 def test_vdsr_keeps_the_size_and_adds_its_residual_to_the_bicubic_input(rng):
     m = models.vdsr()
     convs = [lay for lay in m.layers if isinstance(lay, keras.layers.Conv2D)]
