@@ -19,10 +19,14 @@ trained file is needed.
 - large:    a 4000x3000 LR through ModelMethod (tiled): seconds, peak RSS
 - metrics:  PSNR+SSIM (Y and RGB) on a 2040x1356 pair next to scikit-image, and the crop figures
             (PSNR+SSIM on Y of a 512x512 crop, metrics.score_region(y_only=True)) in ms
-- gui:      `srviewer` start to the window shown (child process, offscreen), TF imported or not;
+- gui:      `srviewer` start to the window shown (child process, offscreen, the model process started
+            first and held as `srviewer gui` does), TF imported or not;
             the largest gap of a 10 ms timer during a 512x512 SRGAN comparison in the window;
-            `srviewer` start to all four results on the sample photo (the shipped weights, the models
-            preloaded from the moment the window shows), and a second Run on the same image
+            `srviewer` start to all four results on the sample photo (the shipped weights, the model
+            process started before Qt and released when the window shows, the models preloaded), and a
+            second Run on the same image
+            (medians of 3 launches with --quick, 5 without); benchmarks/launch_timeline.py says where
+            the seconds go
 - formats:  one random-weight SRResNet as Keras (.weights.h5), ONNX (onnxruntime), SavedModel,
             frozen graph (.pb) and TFLite (LiteRT),
             each loaded through srviewer's format seam in its own child: ModelMethod.upscale on a
@@ -241,11 +245,15 @@ def case_metrics(quick: bool) -> dict:
 
 _GUI_START = r"""
 import os, sys, time
+from srviewer.core.model_process import ModelProcess
+process = ModelProcess()
+process.start(hold=True)         # as `srviewer gui` does: the child starts, TensorFlow waits for the window shown
 from PySide6.QtWidgets import QApplication
 from srviewer.gui.app import make_app
+from srviewer.core.methods import default_registry
 from srviewer.gui.main_window import MainWindow
 app = make_app()
-win = MainWindow()
+win = MainWindow(default_registry(process=process))
 win.show()
 while not win.isVisible() or not win.windowHandle() or not win.windowHandle().isExposed():
     app.processEvents()
@@ -320,16 +328,18 @@ def case_gui_gap(quick: bool) -> dict:
 
 _GUI_RESULTS = r"""
 import sys, time
-from srviewer.gui.app import make_app
 
-def main():
+def main():       # imports inside: the model process (spawn) imports this file, and needs no Qt
     t0 = float(sys.argv[1])
+    from srviewer.core.model_process import ModelProcess
+    process = ModelProcess()
+    process.start(hold=True)                      # as `srviewer gui` does: before Qt, TensorFlow once shown
+    from srviewer.gui.app import make_app
     app = make_app()
     from srviewer.core.images import sample_image
     from srviewer.core.methods import default_registry
-    from srviewer.core.model_process import ModelProcess
     from srviewer.gui.main_window import MainWindow
-    registry = default_registry(process=ModelProcess())       # as `srviewer gui` does
+    registry = default_registry(process=process)
     win = MainWindow(registry, show_dialogs=False)
     names = ["bicubic", "srcnn", "srresnet", "srgan"]
     win.compare.refresh_methods(names)
@@ -360,7 +370,7 @@ def case_gui_results(quick: bool) -> dict:
         script = Path(tmp) / "gui_results.py"      # a file: the model process (spawn) re-imports its main module
         script.write_text(_GUI_RESULTS)
         firsts, seconds, shown = [], [], ""
-        for _ in range(1 if quick else 3):
+        for _ in range(3 if quick else 5):      # a shared machine: the median of several launches
             t0 = time.time()
             out = subprocess.run([sys.executable, str(script), repr(t0)], cwd=REPO, env=env, capture_output=True,
                                  text=True, timeout=600).stdout

@@ -61,6 +61,17 @@ def set5_available() -> bool:
 needs_set5 = pytest.mark.skipif(not set5_available(), reason="../shared/datasets/sr-val/Set5 not present")
 
 
+@pytest.fixture(scope="session")
+def model_process():
+    """One model process (a child Python with TensorFlow) shared by the tests that only run models in it:
+    each start costs a TensorFlow import. A test that kills, closes or counts starts makes its own."""
+    from srviewer.core.model_process import ModelProcess
+
+    process = ModelProcess()
+    yield process
+    process.close()
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     """make_window(registry, checked) -> a MainWindow over `registry` with its own settings file (no

@@ -2,6 +2,7 @@
 the others (results equal the untiled model), and the trainer lowering their loss on tiny data."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -51,6 +52,39 @@ def test_espcn_is_5_3_3_with_tanh_and_a_pixel_shuffle_at_the_end(rng):
     pre = np.asarray(keras.Model(m.input, m.get_layer("conv3").output)(x))[0]
     out = np.asarray(m(x))[0]
     np.testing.assert_allclose(out[3 * 2 + 1, 3 * 4 + 2, 1], pre[2, 4, 1 + 3 * (1 * 3 + 2)], atol=1e-6)
+
+
+def test_espcn_centres_its_input_so_the_tanh_units_leave_their_linear_range(rng):
+    """At the start the hidden tanh layers see pre-activations of order one (not 0.05, where tanh is
+    a straight line and the net a linear filter): a [0, 1] input is centred to [-1, 1] first."""
+    m = models.espcn(scale=4)
+    x = rng.random((1, 24, 24, 3)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(m.get_layer("centre")(x)), 2 * x - 1, atol=1e-6)
+    conv1 = m.get_layer("conv1")
+    pre = np.asarray(keras.Model(m.input, conv1.output)(x))
+    assert 0.3 < np.std(pre) < 1.0                           # tanh output: well away from zero ...
+    assert np.mean(np.abs(pre) > 0.5) > 0.2                   # ... a good share in the bent part
+
+
+def test_espcn_takes_relu_for_its_hidden_layers_and_refuses_other_activations(rng):
+    """`--activation relu`: the two hidden layers change, nothing else; the setting travels from the
+    training config to the sidecar's factory arguments."""
+    from srviewer.errors import DataError
+    from srviewer.train.sr_config import SRConfig
+
+    m = models.espcn(scale=4, n1=8, n2=4, activation="relu")
+    convs = [lay for lay in m.layers if isinstance(lay, keras.layers.Conv2D)]
+    assert [c.activation.__name__ for c in convs] == ["relu", "relu", "linear"]
+    x = rng.random((1, 6, 7, 3)).astype(np.float32)
+    hidden = np.asarray(keras.Model(m.input, m.get_layer("conv2").output)(x))
+    assert hidden.min() == 0.0 and hidden.max() > 0      # ReLU: no negative activations, some positive
+    with pytest.raises(ValueError, match="activation"):
+        models.espcn(activation="sigmoid")
+    spec = SRConfig.from_dict({"kind": "espcn", "activation": "relu", "data": ["x"]}).generator_spec()
+    assert spec["kwargs"]["activation"] == "relu"
+    assert models.build(spec).get_layer("conv1").activation.__name__ == "relu"
+    with pytest.raises(DataError, match="--activation must be tanh or relu"):
+        SRConfig.from_dict({"kind": "espcn", "activation": "gelu", "data": ["x"]})
 
 
 def test_vdsr_keeps_the_size_and_adds_its_residual_to_the_bicubic_input(rng):
@@ -107,25 +141,21 @@ def test_shipped_files_load_by_sidecar_and_run_tiled_like_the_untiled_model(tmp_
     np.testing.assert_allclose(out, whole, atol=1e-4)
 
 
-def test_the_model_process_runs_them_as_this_process_does(tmp_path, rng):
+def test_the_model_process_runs_them_as_this_process_does(tmp_path, rng, model_process):
     """The window's path: loaded and run in the child Python (TensorFlow there), same result."""
     from srviewer.core.methods import default_registry
-    from srviewer.core.model_process import ModelProcess
 
     for name, (kwargs, input_kind) in SPECS.items():
         models.build({"factory": name, "kwargs": kwargs}).save_weights(str(tmp_path / f"{name}.weights.h5"))
         atomic_write_json(tmp_path / f"{name}.json", {"factory": name, "kwargs": kwargs, "scale": 4,
                                                       "input": input_kind, "label": name.upper(), "format": 1})
     lr = rng.random((20, 18, 3)).astype(np.float32)
-    process = ModelProcess()
-    try:
-        here, there = default_registry(weights_dir=tmp_path), default_registry(weights_dir=tmp_path, process=process)
-        for name in SPECS:
-            out = there.get(name).upscale(lr)
-            assert out.shape == (80, 72, 3) and there.get(name).scale == 4
-            np.testing.assert_allclose(out, here.get(name).upscale(lr), atol=1e-5)
-    finally:
-        process.close()
+    here, there = default_registry(weights_dir=tmp_path), default_registry(weights_dir=tmp_path, process=model_process)
+    for name in SPECS:
+        out = there.get(name).upscale(lr)
+        assert out.shape == (80, 72, 3) and there.get(name).scale == 4 and there.get(name).process is model_process
+        np.testing.assert_allclose(out, here.get(name).upscale(lr), atol=1e-5)
+    assert model_process.pid not in (None, os.getpid())               # it ran there, not here
 
 
 def test_the_window_and_cli_list_the_lineage_in_order():

@@ -31,11 +31,9 @@ def shipped(tmp_path_factory):
     return folder, model
 
 
-@pytest.fixture(scope="module")
-def process():
-    proc = ModelProcess()
-    yield proc
-    proc.close()
+@pytest.fixture
+def process(model_process):
+    return model_process       # conftest's, shared with other modules
 
 
 def _method(folder, process, tile=None):
@@ -136,6 +134,7 @@ def test_the_window_runs_learned_methods_in_the_child_and_shows_its_device(shipp
     assert win.compare.session.results["srresnet"].sr.shape == win.compare.session.results["bicubic"].sr.shape
     assert win.compare.controls.device.text().split(":")[1].strip() in ("CPU", "GPU")
     win.compare.runner.wait_all(5000)
+    registry.process = None    # closing the window closes its process (test_preload): keep the shared one going
 
 
 def test_a_renamed_or_relabelled_method_is_the_same_loaded_model_in_the_child(shipped):
@@ -149,3 +148,48 @@ def test_a_renamed_or_relabelled_method_is_the_same_loaded_model_in_the_child(sh
     for field, value in (("path", str(folder / "other.weights.h5")), ("precision", "mixed"), ("kernel", "opencv"),
                          ("trust_code", True), ("value_range", "-1..1"), ("jit_compile", False)):
         assert model_key({**spec, field: value}) != model_key(spec), field
+
+
+def test_a_held_child_imports_tensorflow_only_once_released(tmp_path, monkeypatch):
+    """`start(hold=True)` (srviewer gui, before Qt): the child starts and waits; TensorFlow's import
+    begins only after `start()` (the window shown), so it does not compete with the window's start."""
+    from srviewer.core import timeline
+
+    path = tmp_path / "timeline.tsv"
+    monkeypatch.setenv(timeline.ENV, str(path))
+    proc = ModelProcess()
+    try:
+        proc.start(hold=True)
+        _wait_for(lambda: path.exists() and any(m[4] == "held until the window is shown" for m in timeline.read(path)))
+        released = timeline.now()
+        proc.start()
+        assert proc._go.is_set()
+        assert proc.device().split(":")[0] in ("CPU", "GPU")
+        began = next(at for at, _pid, role, _cpu, what in timeline.read(path)
+                     if role == "models" and what == "TensorFlow import begins")
+        assert began > released
+    finally:
+        proc.close()
+
+
+def test_a_held_child_ends_by_itself_when_closed(tmp_path, monkeypatch):
+    from srviewer.core import timeline
+
+    path = tmp_path / "timeline.tsv"
+    monkeypatch.setenv(timeline.ENV, str(path))
+    proc = ModelProcess()
+    proc.start(hold=True)
+    child = proc._proc
+    _wait_for(lambda: path.exists() and any(m[4] == "held until the window is shown" for m in timeline.read(path)))
+    proc.close()
+    assert child.exitcode == 0                  # it returned on the pipe's end: not terminated, no TensorFlow
+    assert not any(m[4] == "TensorFlow import begins" for m in timeline.read(path))
+
+
+def _wait_for(condition, seconds=120.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)

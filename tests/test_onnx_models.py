@@ -3,6 +3,7 @@ equal to running the model by hand (onnxruntime directly, the convention applied
 scikit-image's BT.601), tiled equal to untiled, bad files refused with one line."""
 
 import json
+import os
 
 import numpy as np
 import onnx_models   # tests/onnx_models.py: builds the models with the onnx package (a test dependency)
@@ -226,23 +227,18 @@ def test_an_onnx_model_retries_smaller_tiles_on_out_of_memory_and_cancels(tmp_pa
         method.upscale(lr, cancel=token)
 
 
-def test_an_onnx_model_runs_in_the_model_process(tmp_path, rng):
-    from srviewer.core.model_process import ModelProcess
-
-    process = ModelProcess()
-    try:
-        path = onnx_models.build(tmp_path / "m.onnx", bgr=True, value_range="0..255")
-        method = methods.MethodRegistry(process=process).add_model_file(path)
-        assert method._loaded.format == "onnx" and method._loaded.convention["channels"] == "bgr"
-        assert method.device_description().startswith("CPU (onnxruntime")
-        lr = rng.random((20, 18, 3)).astype(np.float32)
-        lr[..., 2] *= 0.5
-        fractions = []
-        out = method.upscale(lr, progress=fractions.append)
-        np.testing.assert_allclose(out, _by_hand(path, lr, channels="bgr", value_range="0..255"), atol=2e-4)
-        assert fractions and fractions[-1] == 1.0
-    finally:
-        process.close()
+def test_an_onnx_model_runs_in_the_model_process(tmp_path, rng, model_process):
+    path = onnx_models.build(tmp_path / "m.onnx", bgr=True, value_range="0..255")
+    method = methods.MethodRegistry(process=model_process).add_model_file(path)
+    assert method.process is model_process and model_process.pid not in (None, os.getpid())
+    assert method._loaded.format == "onnx" and method._loaded.convention["channels"] == "bgr"
+    assert method.device_description().startswith("CPU (onnxruntime")
+    lr = rng.random((20, 18, 3)).astype(np.float32)
+    lr[..., 2] *= 0.5
+    fractions = []
+    out = method.upscale(lr, progress=fractions.append)
+    np.testing.assert_allclose(out, _by_hand(path, lr, channels="bgr", value_range="0..255"), atol=2e-4)
+    assert fractions and fractions[-1] == 1.0
 
 
 def test_the_tile_overlap_follows_the_receptive_field(tmp_path, rng):

@@ -142,7 +142,7 @@ def test_oom_at_every_size_is_a_clear_error_through_the_cli(tmp_path, rng, monke
     write_image(image, (rng.random((80, 80, 3)) * 255).astype(np.uint8))
     tf = tf_runtime.tf()
 
-    def exhausted(model, jit_compile=True, precision="float32"):   # the compiled predictor runs out of memory at any size
+    def exhausted(model, jit_compile=True, precision="float32", **_options):   # runs out of memory at any size
         def predict(x):
             raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[1,64,320,320]")
         return predict

@@ -116,3 +116,43 @@ def test_mixed_precision_leaves_other_models_in_float32_and_rejects_unknown_name
     np.testing.assert_allclose(predict(x), np.asarray(srcnn(x)), atol=1e-5)
     with pytest.raises(ValueError, match="precision"):
         tf_runtime.make_predictor(srcnn, precision="half")
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_two_sr_resnets_of_one_architecture_share_one_traced_program(jit, rng):
+    """SRResNet and the SRGAN generator: one trace (and XLA compilation) per input size serves both,
+    each still computing with its own weights."""
+    kwargs = {"num_filters": 4, "num_res_blocks": 2, "batch_norm": False, "bicubic_residual": True, "res_scale": 0.1}
+    a, b = (_with_random_prelu(models.sr_resnet(**kwargs), rng) for _ in range(2))
+    pa, pb = tf_runtime.make_predictor(a, jit_compile=jit), tf_runtime.make_predictor(b, jit_compile=jit)
+    x = rng.random((1, 9, 7, 3)).astype(np.float32)
+    ya, yb = pa(x), pb(x)
+    np.testing.assert_allclose(ya, np.asarray(a(x)), atol=1e-5)
+    np.testing.assert_allclose(yb, np.asarray(b(x)), atol=1e-5)
+    assert np.abs(ya - yb).max() > 1e-3                       # two models, not one twice
+    shared = [fn for (key, j), fn in tf_runtime._shared.items() if j == jit and key[1] == 2 and key[5][0][2:] == (3, 4)]
+    assert len(shared) == 1
+    assert shared[0].experimental_get_tracing_count() == 1    # b reused a's trace
+
+
+def test_auto_xla_leaves_small_inputs_to_the_plain_graph(rng, monkeypatch):
+    """XLA compiles for every input size; below `xla_min_pixels` the plain graph runs (no compilation),
+    at and above it XLA, when the machine's verdict is XLA; an explicit choice holds for every size."""
+    monkeypatch.setattr(tf_runtime, "_xla_choice", {"faster": True, "xla_ms": 1.0, "plain_ms": 2.0, "kept": True})
+    model = _with_random_prelu(models.sr_resnet(num_filters=5, num_res_blocks=3, bicubic_residual=True), rng)
+    auto = tf_runtime.make_predictor(model, xla_min_pixels=100)
+
+    def traces(jit):          # this architecture's shared program (no other test builds 5 filters, 3 blocks)
+        fns = [fn for (key, j), fn in tf_runtime._shared.items() if j == jit and key[1] == 3 and key[5][0][3] == 5]
+        return sum(fn.experimental_get_tracing_count() for fn in fns)
+
+    small, large = rng.random((1, 9, 11, 3)).astype(np.float32), rng.random((1, 10, 10, 3)).astype(np.float32)
+    assert auto.engine_for(small.shape) == "plain" and auto.engine_for(large.shape) == "xla"
+    np.testing.assert_allclose(auto(small), np.asarray(model(small)), atol=1e-5)
+    assert traces(True) == 0 and traces(False) == 1          # the small input compiled nothing
+    np.testing.assert_allclose(auto(large), np.asarray(model(large)), atol=1e-5)
+    assert traces(True) == 1
+    plain = tf_runtime.make_predictor(model, jit_compile=False)
+    xla = tf_runtime.make_predictor(model, jit_compile=True)
+    assert xla.engine_for(small.shape) == "xla" and plain.engine_for(large.shape) == "plain"
+    assert tf_runtime.XLA_MIN_PIXELS == 128 * 128

@@ -143,7 +143,7 @@ def test_best_export_loads_as_a_method_file(tiny_data, tmp_path):
 def test_srgan_trains_from_an_srresnet_run(tiny_data, tmp_path):
     init_dir = tmp_path / "init"
     run(tiny_cfg(tiny_data, steps=5), init_dir)
-    cfg = tiny_cfg(tiny_data, kind="srgan", init=str(init_dir), content_loss="l1", steps=25, lr=1e-3)
+    cfg = tiny_cfg(tiny_data, kind="srgan", init=str(init_dir), content_loss="l1", steps=15, lr=1e-3)
     trainer, reason = run(cfg, tmp_path / "gan")
     assert reason == "done"
     events = [e for e in read_events(tmp_path / "gan") if e["event"] == "train"]
@@ -152,7 +152,7 @@ def test_srgan_trains_from_an_srresnet_run(tiny_data, tmp_path):
     content = [e["content_loss"] for e in events]
     assert np.mean(content[-5:]) < np.mean(content[:5])
     # both optimizers stepped once per step, and both are in the checkpoint
-    assert int(trainer.g_opt.iterations.numpy()) == 25 and int(trainer.d_opt.iterations.numpy()) == 25
+    assert int(trainer.g_opt.iterations.numpy()) == 15 and int(trainer.d_opt.iterations.numpy()) == 15
 
 
 def test_srgan_init_must_match_the_generator(tiny_data, tmp_path):

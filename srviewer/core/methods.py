@@ -199,12 +199,15 @@ class ModelMethod(Method):
         raise ModelFileError(f"{self.path.name}: the model is {what}, the comparison is x{wanted}{how}")
 
     def upscale(self, rgb_float, progress=None, cancel=None):
-        loaded = self.load()
         x = np.asarray(rgb_float, np.float32)
         if x.ndim != 3 or x.shape[2] != 3:
             raise ValueError(f"{self.name} wants an HxWx3 RGB image, got shape {x.shape}")
         if self.process is not None:
+            # the child loads the model on demand. Not `self.load()` first: while a preload of this
+            # method is in flight it holds the lock, and a run waiting there is no waiting foreground
+            # request to the process, which would serve the next preload before this run
             return self.process.request("upscale", self.spec(), x, progress=progress, cancel=cancel)
+        loaded = self.load()
         for i in range(self.repeat):
             step = None if progress is None else (lambda f, i=i: progress((i + f) / self.repeat))
             out = self._upscale_once(loaded, x, step, cancel)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srviewer.core import sidecar
+from srviewer.core import sidecar, timeline
 from srviewer.core.sidecar import sidecar_path
 from srviewer.errors import ModelFileError
 
@@ -87,11 +87,13 @@ def _load_weights_with_sidecar(path: Path) -> LoadedModel:
         raise ModelFileError(f"{sidecar_path(path).name}: 'input' must be \"lr\" or \"bicubic\", not {spec['input']!r}")
     _check_hdf5(path)
     model = models.build(spec)
+    timeline.mark(f"{path.name}: model built")
     try:
         model.load_weights(str(path))
     except Exception as exc:  # noqa: BLE001 - h5py/keras raise many types
         raise ModelFileError(f"{path.name}: the weights do not fit a {spec['factory']} {spec.get('kwargs', {})} "
                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+    timeline.mark(f"{path.name}: weights loaded")
     scale, kind = int(spec.get("scale", 4)), spec.get("input", "lr")
     return LoadedModel(model, scale, kind, spec.get("label", path.name))
 
@@ -145,6 +147,7 @@ def load_model_file(path, trust_code: bool = False) -> LoadedModel:
     else:
         raise ModelFileError(f"{path.name}: unknown model format (use .keras, .h5, or .weights.h5 with a .json)")
     scale, kind = probe(loaded.model, loaded.scale)
+    timeline.mark(f"{path.name}: probed (16x16 eager call)")
     if kind != loaded.input_kind:
         raise ModelFileError(f"{path.name}: stated input {loaded.input_kind!r}, but the model "
                              + ("keeps the image size (a 'bicubic'-input model)" if kind == "bicubic" else f"upscales x{scale}"))

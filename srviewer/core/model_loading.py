@@ -113,7 +113,9 @@ def _fast_run(raw, conv: Convention, jit_compile, precision):
         return None
     from srviewer.core import tf_runtime
 
-    predict = tf_runtime.make_predictor(raw.keras_model, jit_compile=jit_compile, precision=precision)
+    per_lr_pixel = conv.scale ** 2 if conv.input_kind == "bicubic" else 1    # the model sees the upscaled image
+    predict = tf_runtime.make_predictor(raw.keras_model, jit_compile=jit_compile, precision=precision,
+                                        xla_min_pixels=tf_runtime.XLA_MIN_PIXELS * per_lr_pixel)
 
     def run(x):
         return [predict(x)]

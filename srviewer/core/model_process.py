@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from srviewer.core import timeline
 from srviewer.core.cancel import CancelToken
 from srviewer.errors import SrviewerError
 
@@ -61,11 +62,21 @@ def model_key(spec: dict) -> tuple:
     return tuple(sorted((k, v) for k, v in spec.items() if k not in _PER_REQUEST))
 
 
-def _serve(conn, cancel_event) -> None:
+def _serve(conn, cancel_event, go_event=None) -> None:
     """The child's loop: one ModelMethod per model_key, kept for the child's life. TensorFlow is
-    imported at once (seconds): a child started ahead of need (the window's preloading) is ready
-    for its first request."""
+    imported once `go_event` is set (at once without one; seconds): a child started ahead of need
+    (the window's preloading) is ready for its first request."""
+    timeline.set_role("models")
+    timeline.mark_process_start()
+    timeline.mark("model process serving (srviewer.core.model_process imported)")
+    if go_event is not None and not go_event.is_set():
+        timeline.mark("held until the window is shown")
+        while not go_event.wait(POLL_S):
+            if conn.poll() and not go_event.is_set():   # a request sets `go` before it is sent: this is
+                return                                  # the pipe's end, the parent closed it (or died)
     from srviewer.core.methods import ModelMethod
+
+    timeline.mark("srviewer.core.methods imported")
 
     try:
         from srviewer.core.tf_runtime import tf
@@ -93,6 +104,8 @@ def _serve(conn, cancel_event) -> None:
             op, spec, payload = conn.recv()
         except (EOFError, OSError):
             return                      # the parent has gone
+        what = f"{op} {spec['name']}" if spec else op
+        timeline.mark(f"request {what} begins")
         try:
             if op == "load":
                 loaded = method_for(spec).load()
@@ -108,6 +121,7 @@ def _serve(conn, cancel_event) -> None:
             else:
                 raise ValueError(f"unknown request {op!r}")
             conn.send(("result", value))
+            timeline.mark(f"request {what} answered")
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
             conn.send(("error", _picklable(exc)))
 
@@ -121,6 +135,7 @@ class ModelProcess:
         self._proc = None
         self._conn = None
         self._cancel = self._ctx.Event()
+        self._go = self._ctx.Event()            # set: the child may import TensorFlow (see start)
         self._device: str | None = None
         self._waiting = 0                       # foreground requests waiting for their turn
         self._waiting_lock = threading.Lock()
@@ -133,15 +148,23 @@ class ModelProcess:
         if self._proc is not None and self._proc.is_alive():
             return
         parent, child = self._ctx.Pipe()
-        self._proc = self._ctx.Process(target=_serve, args=(child, self._cancel), name="srviewer-models", daemon=True)
+        timeline.mark("model process spawn begins")
+        self._proc = self._ctx.Process(target=_serve, args=(child, self._cancel, self._go), name="srviewer-models", daemon=True)
         self._proc.start()
+        timeline.mark("model process spawned")
         child.close()
         self._conn = parent
 
-    def start(self) -> None:
-        """Start the child now (it imports TensorFlow at once) rather than on the first request."""
+    def start(self, hold: bool = False) -> None:
+        """Start the child now rather than on the first request. It imports TensorFlow at once, or
+        with `hold` only once `start()` is called again or a request comes: `srviewer gui` starts it
+        held before Qt (Python's own start-up overlaps the window's) and releases it when the window
+        is shown, since TensorFlow's import meanwhile slowed the window's start on a busy 2-core machine
+        (1.4 s to the window shown became 2.7 s)."""
         with self._lock:
             self._ensure_started()
+        if not hold:
+            self._go.set()
 
     def _acquire(self, background: bool) -> None:
         """The turn to talk to the child. A background request (preloading) waits while any
@@ -175,6 +198,7 @@ class ModelProcess:
 
     def _request(self, op, spec, payload, progress, cancel):
         self._ensure_started()
+        self._go.set()
         self._cancel.clear()
         self._conn.send((op, spec, payload))
         while True:

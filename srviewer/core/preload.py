@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 
+from srviewer.core import timeline
 from srviewer.core.cancel import CancelToken
 
 
@@ -33,7 +34,9 @@ def preload(methods, cancel: CancelToken | None = None) -> dict[str, str]:
         if cancel is not None and cancel.cancelled:
             break
         try:
+            timeline.mark(f"preload {method.name} asked")
             method.load(background=True)
+            timeline.mark(f"preload {method.name} loaded")
         except Exception as exc:  # noqa: BLE001 - the run reports it again, in its place
             failed[method.name] = f"{type(exc).__name__}: {exc}"
     return failed

@@ -54,6 +54,7 @@ import contextlib
 from pathlib import Path
 
 from srviewer.core import compare as cmp
+from srviewer.core import timeline
 from srviewer.core.blind_detail import crop_detail
 from srviewer.core.cancel import CancelToken
 from srviewer.core.conventions import KERNELS
@@ -169,6 +170,7 @@ class ComparisonSession:
         self.status = {name: "queued" for name in self.methods}
         self.progress = {name: 0.0 for name in self.methods}
         self.running = True
+        timeline.mark("run starts")
         self.events.run_started.emit(self.request)
         return self.request
 
@@ -183,6 +185,7 @@ class ComparisonSession:
                 self.crop = centre_crop(shape)
             self.crop_scores, self.crop_detail = {}, {}
             self.events.prepared.emit(event)
+            timeline.mark("LR and HR drawn")
             for note in event.notes:
                 self.events.message.emit("info", note)
         elif isinstance(event, cmp.MethodStarted):
@@ -196,6 +199,7 @@ class ComparisonSession:
             self.status[event.name], self.progress[event.name] = "done", 1.0
             self._score_crop([event.name])
             self.events.method_finished.emit(event)
+            timeline.mark(f"result {event.name} drawn ({event.seconds:.2f} s in the run)")
             for note in event.notes:   # e.g. a result image cropped to the HR's mod-crop
                 self.events.message.emit("info", note)
         elif isinstance(event, cmp.MethodFailed):
@@ -205,6 +209,7 @@ class ComparisonSession:
         elif isinstance(event, cmp.RunFinished):
             self.running = False
             self.events.run_finished.emit(event)
+            timeline.mark("run finished")
 
     def mark_cancelled(self) -> None:
         """The run was cancelled: its unfinished methods are marked so."""

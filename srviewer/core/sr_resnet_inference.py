@@ -149,39 +149,56 @@ def fast_call(model, dtype: str = "float32") -> Callable | None:
 
 
 def _build(parts: dict, tf, dtype: str) -> Callable:
+    """x -> y for these weights. The function carries `shared` = (key, body, weights): `body(x,
+    weights)` computes the same from the weights as arguments, and is the same for every model
+    whose key (architecture, weight shapes, precision) is equal, so SRResNet and the SRGAN
+    generator (one architecture) share one traced, compiled program (tf_runtime.make_predictor)."""
     def const(value):
         return tf.constant(np.asarray(value, np.float32), dtype=dtype)
 
-    def conv(x, weights):
-        return tf.nn.bias_add(tf.nn.conv2d(x, weights[0], 1, "SAME"), weights[1])
+    tensors = [const(parts["head"][0]), const(parts["head"][1]), const(parts["head_alpha"])]
+    for c1, a, c2 in parts["blocks"]:
+        tensors += [const(c1[0]), const(c1[1]), const(a), const(c2[0]), const(c2[1])]
+    tensors += [const(parts["body"][0]), const(parts["body"][1])]
+    for i, (c, a) in enumerate(parts["ups"]):
+        tensors += [const(c[0]), const(c[1])] + ([const(a)] if i < len(parts["ups"]) - 1 else [])
+    if parts["ups"]:   # the last stage's PReLU before its shuffle, the tail at half resolution
+        tensors += [const(np.tile(parts["ups"][-1][1], 4)), *map(const, polyphase_kernel(*parts["tail"], 2))]
+    else:
+        tensors += list(map(const, parts["tail"]))
+    bicubic = parts["bicubic"]
+    n_blocks, n_ups = len(parts["blocks"]), len(parts["ups"])
+    key = ("sr_resnet", n_blocks, n_ups, None if bicubic is None else bicubic.scale, dtype,
+           tuple(tuple(t.shape) for t in tensors))
+
+    def conv(x, kernel, bias):
+        return tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "SAME"), bias)
 
     def prelu(x, alpha):
         return tf.maximum(x, tf.zeros((), x.dtype)) + alpha * tf.minimum(x, tf.zeros((), x.dtype))
 
-    head = tuple(map(const, parts["head"]))
-    head_alpha = const(parts["head_alpha"])
-    blocks = [(tuple(map(const, c1)), const(a), tuple(map(const, c2))) for c1, a, c2 in parts["blocks"]]
-    body = tuple(map(const, parts["body"]))
-    ups = [(tuple(map(const, c)), const(a)) for c, a in parts["ups"]]
-    if ups:   # the last stage's PReLU before its shuffle, the tail at half resolution
-        last_alpha = const(np.tile(parts["ups"][-1][1], 4))
-        tail = tuple(map(const, polyphase_kernel(*parts["tail"], 2)))
-    else:
-        tail = tuple(map(const, parts["tail"]))
-    bicubic = parts["bicubic"]
-
-    def call(x, training=False):
-        h = skip = prelu(conv(tf.cast(x, dtype), head), head_alpha)
-        for c1, alpha, c2 in blocks:
-            h = h + conv(prelu(conv(h, c1), alpha), c2)
-        h = conv(h, body) + skip
-        for c, alpha in ups[:-1]:
-            h = prelu(tf.nn.depth_to_space(conv(h, c), 2), alpha)
-        if ups:
-            y = tf.nn.depth_to_space(conv(prelu(conv(h, ups[-1][0]), last_alpha), tail), 2)
+    def body(x, weights):
+        w = iter(weights)
+        h = skip = prelu(conv(tf.cast(x, dtype), next(w), next(w)), next(w))
+        for _ in range(n_blocks):
+            c1 = (next(w), next(w))
+            alpha = next(w)
+            h = h + conv(prelu(conv(h, *c1), alpha), next(w), next(w))
+        h = conv(h, next(w), next(w)) + skip
+        for _ in range(n_ups - 1):
+            c = (next(w), next(w))
+            h = prelu(tf.nn.depth_to_space(conv(h, *c), 2), next(w))
+        if n_ups:
+            c = (next(w), next(w))
+            last_alpha = next(w)
+            y = tf.nn.depth_to_space(conv(prelu(conv(h, *c), last_alpha), next(w), next(w)), 2)
         else:
-            y = conv(h, tail)
+            y = conv(h, next(w), next(w))
         y = tf.cast(y, "float32")
         return y + bicubic(x) if bicubic is not None else y
 
+    def call(x, training=False):
+        return body(x, tensors)
+
+    call.shared = (key, body, tensors)  # type: ignore[attr-defined]
     return call

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from srviewer.core import timeline
 from srviewer.core.oom import is_oom  # noqa: F401 - the one OOM test, used here and re-exported
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,10 @@ def tf():
     with _lock:
         if _tf is None:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            timeline.mark("TensorFlow import begins")
             import tensorflow as tf_mod
+
+            timeline.mark("TensorFlow imported")
 
             for gpu in tf_mod.config.list_physical_devices("GPU"):
                 try:
@@ -67,17 +71,30 @@ def xla_is_faster() -> bool:
     Xeon with AVX-512/AMX, where TensorFlow turns oneDNN on, the plain graph was 1.3x faster
     (3.4 s against 4.6 s). So it is measured, not assumed: conv3x3-PReLU-conv3x3 plus a skip,
     64 channels, on 1x96x96x64, best of 5 each way, interleaved, after one warm-up (0.3 s in all).
-    `xla_choice()` says what was timed.
+    `xla_choice()` says what was timed. The first verdict on a machine is kept on disk and used by
+    later processes (core/xla_choice_store.py; `xla_choice()["kept"]` is then True).
     """
-    tf()                    # outside _xla_lock: tf() takes _lock on the first import
+    from srviewer.core import xla_choice_store
+
+    t = tf()                # outside _xla_lock: tf() takes _lock on the first import
     with _xla_lock:
         if "faster" not in _xla_choice:
-            _xla_choice.update(_time_xla_against_plain())
+            key = xla_choice_store.machine_key(t.__version__, [d.name for d in t.config.list_physical_devices("GPU")])
+            kept = xla_choice_store.load(key)
+            if kept is not None:
+                _xla_choice.update(kept, kept=True)
+            else:
+                timeline.mark("XLA probe begins")
+                _xla_choice.update(_time_xla_against_plain(), kept=False)
+                timeline.mark(f"XLA probe done: {'XLA' if _xla_choice['faster'] else 'plain graph'}")
+                if math.isfinite(_xla_choice["xla_ms"]):        # a failed XLA is not a verdict to keep
+                    xla_choice_store.save(key, _xla_choice)
         return bool(_xla_choice["faster"])
 
 
 def xla_choice() -> dict:
-    """{'faster': bool, 'xla_ms': float, 'plain_ms': float} once `xla_is_faster()` has run, else {}."""
+    """{'faster': bool, 'xla_ms': float, 'plain_ms': float, 'kept': bool (read from the machine's file)}
+    once `xla_is_faster()` has run, else {}."""
     return dict(_xla_choice)
 
 
@@ -120,6 +137,28 @@ def _is_xla_failure(exc: BaseException) -> bool:
 
 PRECISIONS = ("float32", "mixed")
 
+_shared: dict[tuple, object] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_function(key: tuple, body, weights, jit_compile: bool):
+    """One tf.function(body) per (key, jit_compile) for the process: body(x NHWC float32, weights list).
+    Models with equal keys (same architecture and weight shapes) share its traces and XLA compilations."""
+    t = tf()
+    with _shared_lock:
+        if (key, jit_compile) not in _shared:
+            signature = [t.TensorSpec([None, None, None, 3], t.float32), [t.TensorSpec(w.shape, w.dtype) for w in weights]]
+            _shared[(key, jit_compile)] = t.function(body, input_signature=signature, reduce_retracing=True,
+                                                     jit_compile=jit_compile)
+        return _shared[(key, jit_compile)]
+
+
+def _bind(fn, weights):
+    def call(x):
+        return fn(x, weights)
+
+    return call
+
 
 def mixed_dtype() -> str:
     """The 16-bit type "mixed" precision computes in: float16 on a GPU (tensor cores), bfloat16 on
@@ -127,12 +166,22 @@ def mixed_dtype() -> str:
     return "float16" if tf().config.list_physical_devices("GPU") else "bfloat16"
 
 
-def make_predictor(model, jit_compile: bool | None = None,
-                   precision: str = "float32") -> Callable[[np.ndarray], np.ndarray]:
+XLA_MIN_PIXELS = 1 << 14     # LR pixels (128x128) from which XLA's compilation pays for itself (make_predictor)
+
+
+def make_predictor(model, jit_compile: bool | None = None, precision: str = "float32",
+                   xla_min_pixels: int = XLA_MIN_PIXELS) -> Callable[[np.ndarray], np.ndarray]:
     """One compiled inference function for `model`, traced once for any NHWC size.
 
     In: float32 NHWC numpy (N, H, W, 3), the model's own range ([0, 1] for srviewer models);
-    out: float32 NHWC numpy, unclipped. `jit_compile` None: XLA where `xla_is_faster()` here.
+    out: float32 NHWC numpy, unclipped. `jit_compile` None: XLA where `xla_is_faster()` here, for
+    inputs of at least `xla_min_pixels` pixels (H*W); smaller ones run the plain graph. XLA compiles
+    anew for each input size, and on small inputs the compilation costs more than it saves: measured
+    on a 2-core EPYC (CPU seconds, first call / next call), SRCNN on the sample photo (448x300 input)
+    1.15 / 0.35 with XLA against 0.41 / 0.36 plain; SRResNet on its 112x75 LR 1.50 / 0.67 against
+    1.37 / 0.71, on 255x170 3.97 / 3.18 against 4.44 / 4.02. The choice depends on the size alone,
+    so an image gives the same result in every process (a tiled image's small edge tiles run plain:
+    no compilation for each odd tile size). `jit_compile` True or False: always / never.
     With XLA the function falls back to the plain graph if compilation fails; OOM errors
     propagate. sr_resnet models run through `sr_resnet_inference.fast_call` (exact, a quarter to
     a third faster on CPU). `precision` "mixed" computes sr_resnet models in 16 bits
@@ -143,6 +192,7 @@ def make_predictor(model, jit_compile: bool | None = None,
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     t = tf()
+    by_size = jit_compile is None
     if jit_compile is None:
         jit_compile = xla_is_faster()
     signature = [t.TensorSpec([None, None, None, 3], t.float32)]
@@ -153,26 +203,45 @@ def make_predictor(model, jit_compile: bool | None = None,
             log.warning("mixed precision applies to sr_resnet models; %s runs in float32", model.name)
         forward, dtype = model, "float32"
 
-    def _call(x):
-        return forward(x, training=False)
+    shared = getattr(forward, "shared", None)
+    if shared is not None:      # sr_resnet: one program per architecture, this model's weights as arguments
+        key, body, weights = shared
+        plain = _bind(_shared_function(key, body, weights, False), weights)
+        state = {"fn": _bind(_shared_function(key, body, weights, True), weights) if jit_compile else plain}
+    else:
+        def _call(x):
+            return forward(x, training=False)
 
-    plain = t.function(_call, input_signature=signature, reduce_retracing=True)
-    state = {"fn": t.function(_call, input_signature=signature, reduce_retracing=True, jit_compile=True)
-             if jit_compile else plain}
+        plain = t.function(_call, input_signature=signature, reduce_retracing=True)
+        state = {"fn": t.function(_call, input_signature=signature, reduce_retracing=True, jit_compile=True)
+                 if jit_compile else plain}
+
+    def engine_for(shape) -> str:
+        """'xla' or 'plain': what runs an input of this NHWC shape."""
+        small = by_size and shape[1] * shape[2] < xla_min_pixels
+        return "plain" if state["fn"] is plain or small else "xla"
 
     def predict(x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        try:
-            y = state["fn"](x)
-        except Exception as exc:
-            if state["fn"] is plain or is_oom(exc) or not _is_xla_failure(exc):
-                raise
-            log.warning("XLA compilation failed (%s); using the plain graph", str(exc).splitlines()[0][:200])
-            state["fn"] = plain
+        engine = engine_for(x.shape)
+        timeline.mark(f"{model.name}: call {'x'.join(map(str, x.shape))} ({engine}) begins")
+        if engine == "plain":
             y = plain(x)
-        return np.asarray(y, dtype=np.float32)
+        else:
+            try:
+                y = state["fn"](x)
+            except Exception as exc:
+                if is_oom(exc) or not _is_xla_failure(exc):
+                    raise
+                log.warning("XLA compilation failed (%s); using the plain graph", str(exc).splitlines()[0][:200])
+                state["fn"] = plain
+                y = plain(x)
+        y = np.asarray(y, dtype=np.float32)
+        timeline.mark(f"{model.name}: call done")
+        return y
 
     predict.jit_compile = jit_compile  # type: ignore[attr-defined]
+    predict.engine_for = engine_for  # type: ignore[attr-defined]
     predict.fast_path = forward is not model  # type: ignore[attr-defined]
     predict.precision = dtype  # type: ignore[attr-defined]
     return predict

@@ -35,23 +35,32 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import sys
 
+    from srviewer.core import timeline
     from srviewer.core.degrade import parse_chain
 
+    timeline.mark_process_start()
+    timeline.mark("srviewer gui: arguments parsed")
+
     chain = parse_chain(args.degrade) if args.degrade else None   # a bad chain is one line, before any window
+    from srviewer.core.model_process import ModelProcess
+
+    process = ModelProcess()       # TensorFlow stays out of the window; its child starts now, held: it
+    process.start(hold=True)       # imports TensorFlow once the window is shown (MainWindow.preload_models)
     from srviewer.gui.app import make_app
 
     app = make_app()
+    timeline.mark("QApplication made")
     from PySide6.QtCore import QTimer
 
     from srviewer.core.images import sample_image
     from srviewer.core.methods import default_registry
-    from srviewer.core.model_process import ModelProcess
     from srviewer.core.result_images import add_results
     from srviewer.gui.main_window import MainWindow
 
-    registry = default_registry(weights_dir=args.weights_dir, process=ModelProcess())   # TensorFlow stays out of the window
+    registry = default_registry(weights_dir=args.weights_dir, process=process)
     results = add_results(registry, args.result)      # a bad --result is one line before the window opens
     window = MainWindow(registry, show_dialogs=args.screenshot is None)
+    timeline.mark("window built")
     controls = window.compare.controls
     if args.mode:
         controls.select(controls.mode, args.mode)
@@ -63,6 +72,7 @@ def run(args) -> int:
     if args.tab == "training" and window.training is not None:
         window.tabs.setCurrentWidget(window.training)
     window.show()
+    timeline.mark("window shown")
     for path in args.model:
         window.add_model_path(path)
     if args.crop:

@@ -36,6 +36,7 @@ _SR_FLAGS = {
     "res_scale": (float, "residual branch scale (0.1 trains faster without batch norm)"),
     "n1": (int, "SRCNN/ESPCN first-layer filters (default 64)"),
     "n2": (int, "SRCNN/ESPCN second-layer filters (default 32)"),
+    "activation": (str, "ESPCN hidden-layer activation: tanh (the paper, default) or relu"),
     "d": (int, "FSRCNN feature channels d (default 56)"),
     "s": (int, "FSRCNN shrunk channels s (default 12)"),
     "m": (int, "FSRCNN mapping layers m (default 4)"),
@@ -62,8 +63,8 @@ _SR_FLAGS = {
 
 _DEFAULT_VAL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "sr-val" / "Set5" / "HR"
 # What a checkpoint holds: a resumed run cannot change these.
-_FROZEN_ON_RESUME = ("filters", "blocks", "batch_norm", "res_scale", "bicubic_residual", "n1", "n2", "d", "s", "m",
-                     "depth", "optimizer", "patch", "spectral_norm")
+_FROZEN_ON_RESUME = ("filters", "blocks", "batch_norm", "res_scale", "bicubic_residual", "n1", "n2", "activation", "d",
+                     "s", "m", "depth", "optimizer", "patch", "spectral_norm")
 
 
 def register(subparsers) -> None:

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from srviewer.core.lineage import LABELS as METHOD_LABELS
 from srviewer.train.sr_config import KINDS as SR_KINDS
-from srviewer.train.sr_config import CONTENT_LOSSES, OPTIMIZERS, SRConfig
+from srviewer.train.sr_config import CONTENT_LOSSES, ESPCN_ACTIVATIONS, OPTIMIZERS, SRConfig
 
 AUGMENT = "augment"
 ALL_KINDS = (*SR_KINDS, AUGMENT)
@@ -33,14 +33,14 @@ _SRRESNET = ("filters", "blocks", "batch_norm", "res_scale", "bicubic_residual")
 MODEL_OPTIONS = {
     "srcnn": ("n1", "n2"),
     "fsrcnn": ("d", "s", "m", "bicubic_residual"),
-    "espcn": ("n1", "n2", "bicubic_residual"),
+    "espcn": ("n1", "n2", "activation", "bicubic_residual"),
     "vdsr": ("depth", "filters"),
     "srresnet": _SRRESNET,
     "srgan": _SRRESNET,
 }
 # Every super-resolution kind's generator optimiser (VDSR's paper: SGD with momentum and clipping).
 OPTIMIZER_OPTIONS = ("optimizer", "momentum", "clip")
-_CHOICES = {"optimizer": OPTIMIZERS, "content_loss": CONTENT_LOSSES}   # SRConfig.validate checks these
+_CHOICES = {"optimizer": OPTIMIZERS, "content_loss": CONTENT_LOSSES, "activation": ESPCN_ACTIVATIONS}   # SRConfig.validate checks these
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import srviewer
-from srviewer.train.kinds import LABELS, flag_args, kind_options
+from srviewer.train.kinds import LABELS, flag_args, kind_options, option
 from srviewer.train.sr_config import KINDS, read_config_file
 
 FORM_FIELDS = ("steps", "batch", "lr", "checkpoint_every", "val_every", "content_loss")
@@ -102,8 +102,9 @@ def form_values(recipe: Recipe) -> tuple[dict, dict[str, str]]:
             notes["val"] = f"the recipe's validation folder {folder.name} is not on this machine"
     init = settings.get("init")
     values["init"] = str((base / init).resolve()) if isinstance(init, str) else ""
-    shown = kind_options(values["kind"])          # the form's fields for this kind's model and optimiser
-    values["options"] = {name: settings[name] for name in shown if settings.get(name) is not None}
+    shown = kind_options(values["kind"])          # the form's fields for this kind's model and optimiser:
+    values["options"] = {name: settings[name] if settings.get(name) is not None else option(name).default
+                         for name in shown}        # what `--config` trains, a setting left out at its default
     extra: list[str] = []
     for name, value in settings.items():
         if name in FORM_FIELDS or name in PATH_FIELDS or name in shown or name == "kind" or value is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from srviewer.errors import DataError
 
+ESPCN_ACTIVATIONS = ("tanh", "relu")
 KINDS = ("srcnn", "fsrcnn", "espcn", "vdsr", "srresnet", "srgan")
 OPTIMIZERS = ("adam", "sgd")
 CONTENT_LOSSES = ("vgg54", "l1", "mse")
@@ -46,6 +47,7 @@ class SRConfig:
     # srcnn, espcn (first and second layers' filters)
     n1: int = 64
     n2: int = 32
+    activation: str = "tanh"                         # espcn's hidden layers: "tanh" (the paper) or "relu"
     # fsrcnn(d, s, m): feature, shrunk and mapping-layer counts
     d: int = 56
     s: int = 12
@@ -99,6 +101,8 @@ class SRConfig:
             raise DataError(f"--gan-loss must be bce or ragan, not {self.gan_loss!r}")
         if self.feature_matching < 0 or self.texture_weight < 0:
             raise DataError("--feature-matching and --texture-weight must be 0 (off) or positive")
+        if self.activation not in ESPCN_ACTIVATIONS:
+            raise DataError(f"--activation must be tanh or relu, not {self.activation!r}")
         if self.optimizer not in OPTIMIZERS:
             raise DataError(f"--optimizer must be adam or sgd, not {self.optimizer!r}")
         if self.clip < 0:
@@ -141,7 +145,8 @@ class SRConfig:
                 "d": self.d, "s": self.s, "m": self.m, "scale": self.scale, "bicubic_residual": self.bicubic_residual}}
         if self.kind == "espcn":
             return {"factory": "espcn", "input": "lr", "kwargs": {
-                "scale": self.scale, "n1": self.n1, "n2": self.n2, "bicubic_residual": self.bicubic_residual}}
+                "scale": self.scale, "n1": self.n1, "n2": self.n2, "bicubic_residual": self.bicubic_residual,
+                "activation": self.activation}}
         return {"factory": "sr_resnet", "input": "lr", "kwargs": {
             "num_filters": self.filters, "num_res_blocks": self.blocks, "scale": self.scale,
             "batch_norm": self.batch_norm, "res_scale": self.res_scale,
