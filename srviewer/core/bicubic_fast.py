@@ -9,11 +9,12 @@ OpenCV fills in place); the columns pass's phases go through scratch buffers int
 (OpenCV cannot write pixels with gaps between them). `upscale(..., clip=(0, 1))` clips each strip
 while it is in the cache: the bicubic method's clip costs no extra pass over the result.
 
-Where the time goes (x4 of 1024x680 RGB on 2 cores, against cv2.resize INTER_CUBIC's time,
-benchmarks/bicubic_cases.py): uint8 about 3.1-3.5x, float32 3.5-3.8x, the bicubic method
-(float32, clipped) about 3.1x. Float inputs must be summed in float64 to give MATLAB's
-float32 result (the products of float32 values and k/1024 weights need 35 bits); OpenCV's
-float64 filter is not vectorised and takes 3-4x its float32 filter's time. Tried and not kept:
+How fast (x4 of 1024x680 RGB on 2 loaded cores, CPU time against cv2.resize INTER_CUBIC's,
+medians of 15 interleaved pairs; benchmarks/README.md): uint8 about 3.2x, float32 about 3.7x,
+the bicubic method (float32, clipped) about 3.0-3.1x (3.5x before the strip-wise clip). Float
+inputs must be summed in float64 to give MATLAB's float32 result (the products of float32 values
+and k/1024 weights need 35 bits); OpenCV's float64 filter is not vectorised and takes 3-4x its
+float32 filter's time. Tried and not kept:
 NumPy or `cv2.scaleAdd` multiply-adds on shifted views, `scipy.ndimage.correlate1d`,
 channel-planar filtering (all slower than `filter2D`), strip sizes from 6 to 85 input rows (no
 better than the 2**21 output values kept), NumPy strided copies or `np.stack` instead of the
