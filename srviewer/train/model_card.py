@@ -32,14 +32,21 @@ ARCH_TEXT = {
     "fsrcnn": "FSRCNN(d, s, m) (Dong et al. 2016) on the LR image: 5x5 conv (d) + PReLU, 1x1 shrink (s) + "
               "PReLU, m 3x3 convs (s) + PReLU, 1x1 expand (d) + PReLU, 9x9 deconvolution with stride = scale "
               "('same' padding: exactly scale x the input). Runs on RGB (the paper: Y only).",
-    "espcn": "ESPCN (Shi et al. 2016) on the LR image: 5x5 conv (n1) + tanh, 3x3 conv (n2) + tanh, 3x3 conv to "
-             "3 x scale^2 channels, pixel shuffle. Runs on RGB (the paper: Y only).",
+    "espcn": "ESPCN (Shi et al. 2016) on the LR image, centred to [-1, 1]: 5x5 conv (n1) + {activation}, 3x3 conv "
+             "(n2) + {activation} (the paper: tanh), 3x3 conv to 3 x scale^2 channels, pixel shuffle. Runs on RGB "
+             "(the paper: Y only).",
     "vdsr": "VDSR (Kim et al. 2016): `depth` 3x3 convs (64 filters, ReLU) on the bicubic-upscaled image, the "
             "last one's residual added to the input (global residual). Runs on RGB (the paper: Y only).",
     "sr_resnet": "SRResNet, the SRGAN paper's generator: 9x9 head conv + PReLU, residual blocks "
                  "conv-(BN)-PReLU-conv-(BN) with skip, long skip, two x2 pixel-shuffle stages with "
                  "PReLU, 9x9 tail conv.",
 }
+
+
+def _architecture(sidecar: dict) -> str:
+    """ARCH_TEXT of the sidecar's factory, with its activation where the factory takes one."""
+    text = ARCH_TEXT.get(sidecar["factory"], sidecar["factory"])
+    return text.replace("{activation}", str(sidecar.get("kwargs", {}).get("activation", "tanh")))
 
 
 def _fmt(value, digits=4):
@@ -156,7 +163,7 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
         f"{datetime.now(timezone.utc):%Y-%m-%d} from step {sidecar.get('step')} of run `{Path(run_dir).name}`.",
         "",
         "## Architecture",
-        f"{ARCH_TEXT.get(sidecar['factory'], sidecar['factory'])}",
+        _architecture(sidecar),
         f"Factory `{sidecar['factory']}({kw})`; input: {'the bicubic-upscaled image' if sidecar.get('input') == 'bicubic' else 'the LR image'}, "
         "float32 RGB in [0, 1]; output RGB in [0, 1].",
         "",
