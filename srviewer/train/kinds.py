@@ -23,7 +23,7 @@ LABELS = {**{kind: METHOD_LABELS[kind] for kind in SR_KINDS}, AUGMENT: "Augmenta
 KIND_HELP = {
     "srcnn": "SRCNN 9-5-5 on the bicubic-upscaled image, MSE",
     "fsrcnn": "FSRCNN(d, s, m): PReLU convolutions on the LR image, a deconvolution at the end",
-    "espcn": "ESPCN 5-3-3 with tanh on the LR image, pixel shuffle at the end",
+    "espcn": "ESPCN 5-3-3 with tanh (the paper) or relu on the LR image, pixel shuffle at the end",
     "vdsr": "VDSR: 20 3x3 layers on the bicubic-upscaled image, global residual",
     "srresnet": "the SRGAN generator with a pixel loss",
     "srgan": "the generator after adversarial training, from an SRResNet",
