@@ -6,7 +6,9 @@ same few input rows around i, weighted by phase p's taps. Here each phase is one
 threads (one a core, up to 4: on this project's 2-core hosts as many as OpenCV's own pool). The rows pass writes
 phase p straight into rows p, p + s, ... of the strip's buffer (a view with a row step, which
 OpenCV fills in place); the columns pass's phases go through scratch buffers into one `cv2.merge`
-(OpenCV cannot write pixels with gaps between them). `upscale(..., clip=(0, 1))` clips each strip
+(OpenCV cannot write pixels with gaps between them). Summed in float64 (float and uint16 images),
+the columns pass goes channel by channel: one channel's float64 rows stay in the cache (7-9 % less
+CPU time for the bicubic method than whole pixels; for uint8, summed in float32, no gain). `upscale(..., clip=(0, 1))` clips each strip
 while it is in the cache: the bicubic method's clip costs no extra pass over the result.
 
 How fast (x4 of 1024x680 RGB on 2 loaded cores, CPU time against cv2.resize INTER_CUBIC's,
@@ -116,6 +118,11 @@ class _Scratch(threading.local):
         return buf[:size].reshape(shape)
 
 
+def _pixels_adjacent(a: np.ndarray) -> bool:
+    """Whether each row's pixels follow one another in memory (what OpenCV can read as an image)."""
+    return a.strides[1] == a.itemsize * (a.shape[2] if a.ndim == 3 else 1)
+
+
 def _into(dst: np.ndarray, result: np.ndarray) -> None:
     """OpenCV fills `dst` when it fits and returns it; where it allocated anew instead, copy."""
     if not np.shares_memory(dst, result):
@@ -149,6 +156,10 @@ class _Pass:
     def phases(self, src: np.ndarray, dsts: list[np.ndarray]) -> None:
         """src (any rows x full width) -> phase p of the pass into dsts[p] (src's shape, the
         image's dtype; OpenCV writes a view whose rows are strided but whose pixels are not)."""
+        if not _pixels_adjacent(src):   # one channel of an interleaved image: OpenCV cannot read it in place
+            plane = self.scratch.get(f"plane{self.axis}", src.shape, np.float64 if not self.direct else src.dtype)
+            np.copyto(plane, src)
+            src = plane
         if self.direct:
             for k, dst in zip(self.kernels, dsts):
                 self.filter(src, k, dst)
@@ -209,9 +220,16 @@ def upscale_strips(img: np.ndarray, scale: int, strip_rows: int | None = None, w
         mid = mid[a - lo:b - lo].reshape(((b - a) * scale,) + img.shape[1:])
         block = out[a * scale:b * scale] if out is not None else \
             np.empty(((b - a) * scale, w * scale) + img.shape[2:], img.dtype)
-        # the columns pass: phases to scratch (OpenCV cannot write pixels with gaps), merged into the block
-        cols = [scratch.get(f"cols{p}", mid.shape, img.dtype) for p in range(scale)]
-        cols_pass.phases(mid, cols)
+        # the columns pass: phases to scratch (OpenCV cannot write pixels with gaps), merged into the
+        # block. Summed in float64, channel by channel (plane p * channels + c: channel c of phase p):
+        # one channel's float64 rows stay in the cache, 6-9 % less time than whole pixels
+        if cols_pass.direct or channels == 1:
+            cols = [scratch.get(f"cols{p}", mid.shape, img.dtype) for p in range(scale)]
+            cols_pass.phases(mid, cols)
+        else:
+            cols = [scratch.get(f"cols{i}", mid.shape[:2], img.dtype) for i in range(scale * channels)]
+            for c in range(channels):
+                cols_pass.phases(mid[..., c], cols[c::channels])
         merged = block.reshape((b - a) * scale, w, scale * channels)
         _into(merged, cv2.merge(cols, dst=merged))
         return a * scale, block if finish is None else finish(block)
