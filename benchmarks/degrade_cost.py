@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from srviewer.core.host import cpu_model  # noqa: E402
 
 CHAINS = ("kernel=matlab", "kernel=opencv", "kernel=area", "blur=1.2,kernel=matlab", "blur=3:1,angle=30,kernel=matlab",
           "kernel=matlab,noise=5", "kernel=matlab,jpeg=60", "blur=1.2,kernel=matlab,noise=5,jpeg=60")
@@ -72,11 +73,7 @@ def main() -> int:
     hr = _hr()
     rows = [(text, _median(lambda c=parse_chain(text): degrade(hr, c), args.repeats)) for text in CHAINS]
     srgan, device = _srgan_seconds(degrade(hr, parse_chain("kernel=matlab")), 3 if args.repeats >= 3 else 1)
-    host = platform.processor() or platform.machine()
-    try:
-        host = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    host = cpu_model()
     if args.json:
         print(json.dumps({"hr": "2040x1356", "host": host, "device": device, "srgan_upscale_s": srgan,
                           "chains": {text: {"seconds": s, "fraction_of_srgan": s / srgan} for text, s in rows}},

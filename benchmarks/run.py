@@ -58,6 +58,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+from srviewer.core.host import cpu_model  # noqa: E402
+
 import bicubic_cases  # noqa: E402 - the bicubic rows (issue 18), beside this file
 import formats_bench  # noqa: E402 - the model-formats rows (issue 14)
 import srgan_ratios  # noqa: E402 - the SRGAN floor and predict ratios, interleaved (issue 18)
@@ -468,7 +470,7 @@ def summarise(raw: dict, quick: bool) -> dict:
     gflops = g("conv", "gflops")
     flops = g("upscale_srviewer", "flops_510x339")
     result = {
-        "machine": {"platform": platform.platform(), "host": platform.node(), "cpu": _cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
+        "machine": {"platform": platform.platform(), "host": platform.node(), "cpu": cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "device": g("upscale_srviewer", "device"), "quick": quick,
                     "load_average": os.getloadavg()[0]},
         "conv": {k: g("conv", k) for k in ("gflops", "median_gflops", "engine", "gflops_xla", "gflops_plain")},
@@ -571,17 +573,6 @@ def table(r: dict) -> str:
     for name, err in r.get("errors", {}).items():
         lines.append(f"error in {name}: {err}")
     return "\n".join(lines)
-
-
-def _cpu_model() -> str:
-    """The host's CPU as `lscpu` names it (hosts differ between sessions: name it beside the figures)."""
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _ratio(a, b) -> str:

@@ -158,9 +158,8 @@ class ModelProcess:
     def start(self, hold: bool = False) -> None:
         """Start the child now rather than on the first request. It imports TensorFlow at once, or
         with `hold` only once `start()` is called again or a request comes: `srviewer gui` starts it
-        held before Qt (Python's own start-up overlaps the window's) and releases it when the window
-        is shown, since TensorFlow's import meanwhile slowed the window's start on a busy 2-core machine
-        (1.4 s to the window shown became 2.7 s)."""
+        before Qt, held on a busy machine (TensorFlow's import slowed the window's start there: 1.4 s
+        to the window shown became 2.7 s on 2 loaded cores) and released when the window is shown."""
         with self._lock:
             self._ensure_started()
         if not hold:

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from srviewer.core.atomic import atomic_write_json
+from srviewer.core.host import cpu_model
 
 log = logging.getLogger(__name__)
 FILE_NAME = "xla_choice.json"
@@ -26,23 +27,10 @@ def path() -> Path:
     return Path(os.environ.get("SRVIEWER_CACHE", Path.home() / ".cache" / "srviewer")) / FILE_NAME
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
-
-
 def machine_key(tf_version: str, gpus: list[str]) -> str:
     """What the verdict depends on, as one string."""
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "")
-    return (f"{_cpu_model()} | {os.cpu_count()} cores | tensorflow {tf_version} | gpus {','.join(gpus) or '-'}"
+    return (f"{cpu_model()} | {os.cpu_count()} cores | tensorflow {tf_version} | gpus {','.join(gpus) or '-'}"
             f" | onednn {onednn or 'default'}")
 
 

@@ -44,8 +44,13 @@ def run(args) -> int:
     chain = parse_chain(args.degrade) if args.degrade else None   # a bad chain is one line, before any window
     from srviewer.core.model_process import ModelProcess
 
-    process = ModelProcess()       # TensorFlow stays out of the window; its child starts now, held: it
-    process.start(hold=True)       # imports TensorFlow once the window is shown (MainWindow.preload_models)
+    from srviewer.core.host import spare_cores
+
+    # TensorFlow stays out of the window; its child starts now and imports TensorFlow at once where a
+    # core is idle (the import overlaps the window's start), else held until the window is shown
+    # (MainWindow.preload_models): on a busy machine the import slowed the window's start
+    process = ModelProcess()
+    process.start(hold=spare_cores() < 1.0)
     from srviewer.gui.app import make_app
 
     app = make_app()
