@@ -96,6 +96,15 @@ def test_the_bicubic_method_clips_strip_by_strip_to_the_clipped_matrix_product(w
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("kernel,scale", [("matlab", 4), ("matlab", 3), ("opencv", 4)])
+def test_a_clipped_upscale_equals_the_upscale_clipped_afterwards(kernel, scale):
+    rgb = _random((17, 12, 3), np.float32, np.random.default_rng(3))   # overshoots past 0 and 1
+    plain = conventions.upscale_bicubic(rgb, scale, kernel)
+    got = conventions.upscale_bicubic(rgb, scale, kernel, clip=(0.0, 1.0))
+    assert plain.min() < 0.0 and plain.max() > 1.0                     # there was something to clip
+    np.testing.assert_array_equal(got, np.clip(plain, 0.0, 1.0))
+
+
 @pytest.mark.parametrize("kernel", ["matlab", "opencv"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_native_upscale_equals_the_float_path_of_the_bicubic_method(kernel, dtype, monkeypatch):

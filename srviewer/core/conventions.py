@@ -172,16 +172,29 @@ def downscale(hr: np.ndarray, scale: int = 4, kernel: str = "matlab") -> np.ndar
     return _opencv_resize(hr, w // scale, h // scale)
 
 
-def upscale_bicubic(lr: np.ndarray, scale: int = 4, kernel: str = "matlab") -> np.ndarray:
-    """Bicubic upscaling by `scale`: HxW(xC) -> (H*scale)x(W*scale)(xC), dtype in == dtype out."""
+def upscale_bicubic(lr: np.ndarray, scale: int = 4, kernel: str = "matlab",
+                    clip: tuple[float, float] | None = None) -> np.ndarray:
+    """Bicubic upscaling by `scale`: HxW(xC) -> (H*scale)x(W*scale)(xC), dtype in == dtype out.
+
+    `clip` (low, high), for float images: the result clipped to it (the bicubic method's [0, 1]); on
+    MATLAB's fast path strip by strip while each strip is in the cache, not in one more pass.
+    """
     _check_kernel(kernel)
     lr = np.asarray(lr)
     if lr.ndim < 2 or 0 in lr.shape[:2]:
         raise ValueError(f"an empty image of shape {lr.shape} cannot be upscaled")
     if kernel == "matlab":
-        return imresize(lr, float(scale))
-    h, w = lr.shape[:2]
-    return _opencv_resize(lr, w * scale, h * scale)
+        from srviewer.core import bicubic_fast
+
+        if clip is not None and bicubic_fast.supports(lr, scale):
+            return bicubic_fast.upscale(lr, int(scale), clip=clip)
+        out = imresize(lr, float(scale))
+    else:
+        h, w = lr.shape[:2]
+        out = _opencv_resize(lr, w * scale, h * scale)
+    if clip is not None:
+        np.clip(out, *clip, out=out)
+    return out
 
 
 def rgb_to_y(img: np.ndarray) -> np.ndarray:

@@ -60,14 +60,7 @@ class BicubicMethod(Method):
     def upscale(self, rgb_float, progress=None, cancel=None):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        from srviewer.core import bicubic_fast
-
-        lr = np.asarray(rgb_float, np.float32)
-        if self.kernel == "matlab" and bicubic_fast.supports(lr, self.scale):   # clipped strip by strip
-            out = bicubic_fast.upscale(lr, int(self.scale), clip=(0.0, 1.0))
-        else:
-            out = upscale_bicubic(lr, self.scale, self.kernel)
-            np.clip(out, 0.0, 1.0, out=out)
+        out = upscale_bicubic(np.asarray(rgb_float, np.float32), self.scale, self.kernel, clip=(0.0, 1.0))
         if progress is not None:
             progress(1.0)
         return out
