@@ -7,13 +7,16 @@ threads (one a core, up to 4: on this project's 2-core hosts as many as OpenCV's
 phase p straight into rows p, p + s, ... of the strip's buffer (a view with a row step, which
 OpenCV fills in place); the columns pass's phases go through scratch buffers into one `cv2.merge`
 (OpenCV cannot write pixels with gaps between them). Summed in float64 (float and uint16 images),
-the columns pass goes channel by channel: one channel's float64 rows stay in the cache (7-9 % less
-CPU time for the bicubic method than whole pixels; for uint8, summed in float32, no gain). `upscale(..., clip=(0, 1))` clips each strip
+the columns pass goes channel by channel: one channel's float64 rows stay in the cache (5 % less
+CPU time for the bicubic method than whole pixels on a quiet machine, 7-9 % on a loaded one; for
+uint8, summed in float32, no gain, so uint8 keeps whole pixels). `upscale(..., clip=(0, 1))` clips each strip
 while it is in the cache: the bicubic method's clip costs no extra pass over the result.
 
-How fast (x4 of 1024x680 RGB on 2 loaded cores, CPU time against cv2.resize INTER_CUBIC's,
-medians of 15 interleaved pairs; benchmarks/README.md): uint8 about 3.2x, float32 about 3.7x,
-the bicubic method (float32, clipped) about 3.0-3.1x (3.5x before the strip-wise clip). Float
+How fast (x4 of 1024x680 RGB against cv2.resize INTER_CUBIC's, medians of interleaved pairs;
+benchmarks/README.md): on a quiet 2-core AMD EPYC (wall time, `benchmarks/run.py --only bicubic`
+three times) the bicubic method (float32, clipped) 2.13-2.35x, uint8 2.92-2.97x, float32
+2.85-3.18x; on 2 loaded cores (CPU time) uint8 about 3.2x, float32 about 3.7x, the method 3.0-3.1x
+(3.5x before the strip-wise clip). Float
 inputs must be summed in float64 to give MATLAB's float32 result (the products of float32 values
 and k/1024 weights need 35 bits); OpenCV's float64 filter is not vectorised and takes 3-4x its
 float32 filter's time. Tried and not kept:
