@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 
 LOADAVG = "/proc/loadavg"
+RUNNABLE_READS = 3
 
 
 def cpu_model() -> str:
@@ -24,8 +26,8 @@ def cpu_model() -> str:
 
 def spare_cores() -> float:
     """Cores idle now, roughly: the core count minus the lower of two load readings, the 1-minute
-    load average (it lags a minute behind a job that just stopped) and the threads runnable this
-    instant (/proc/loadavg's fourth field, less the caller; noisy). Negative on an overloaded
+    load average (it lags a minute behind a job that just stopped) and the threads runnable now
+    (/proc/loadavg's fourth field, less the caller; the fewest of 3 readings 4 ms apart). Negative on an overloaded
     machine; the core count where neither can be read."""
     cores = os.cpu_count() or 1
     readings = []
@@ -34,8 +36,13 @@ def spare_cores() -> float:
     except (OSError, AttributeError):
         pass
     try:
-        with open(LOADAVG) as f:
-            readings.append(int(f.read().split()[3].split("/")[0]) - 1)
+        runnable = []
+        for i in range(RUNNABLE_READS):     # one reading catches passing threads: the fewest of a few
+            if i:
+                time.sleep(0.004)
+            with open(LOADAVG) as f:
+                runnable.append(int(f.read().split()[3].split("/")[0]) - 1)
+        readings.append(min(runnable))
     except (OSError, IndexError, ValueError):
         pass
     return cores - min(readings) if readings else float(cores)

@@ -49,8 +49,9 @@ def run(args) -> int:
     # TensorFlow stays out of the window; its child starts now and imports TensorFlow at once where a
     # core is idle (the import overlaps the window's start), else held until the window is shown
     # (MainWindow.preload_models): on a busy machine the import slowed the window's start
-    process = ModelProcess()
-    process.start(hold=spare_cores() < 1.0)
+    process, spare = ModelProcess(), spare_cores()
+    process.start(hold=spare < 1.0)
+    timeline.mark(f"model process started, {'held' if spare < 1.0 else 'not held'} ({spare:.1f} cores idle)")
     from srviewer.gui.app import make_app
 
     app = make_app()
