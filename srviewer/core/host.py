@@ -27,8 +27,8 @@ def cpu_model() -> str:
 def spare_cores() -> float:
     """Cores idle now, roughly: the core count minus the lower of two load readings, the 1-minute
     load average (it lags a minute behind a job that just stopped) and the threads runnable now
-    (/proc/loadavg's fourth field, less the caller; the fewest of 3 readings 4 ms apart). Negative on an overloaded
-    machine; the core count where neither can be read."""
+    (/proc/loadavg's fourth field, less the caller; the fewest of 3 readings 4 ms apart).
+    Negative on an overloaded machine; the core count where neither can be read."""
     cores = os.cpu_count() or 1
     readings = []
     try:
