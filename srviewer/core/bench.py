@@ -16,12 +16,10 @@ import numpy as np
 
 from srviewer.core.conventions import mod_crop
 from srviewer.core.degrade import Chain, degrade
-from srviewer.core.images import from_float, read_image, to_float, to_uint8
+from srviewer.core.images import IMAGE_SUFFIXES, from_float, read_image, to_float, to_uint8
 from srviewer.core.metrics import score, sharpness_ratio
 from srviewer.core.result_images import ResultFolder
 from srviewer.errors import SrviewerError
-
-IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 
 
 def _images(folder: Path) -> list[Path]:

@@ -23,6 +23,10 @@ from srviewer.core import decoder_output
 from srviewer.core.atomic import atomic_write
 from srviewer.errors import ImageReadError, ImageWriteError
 
+IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".gif")
+"""The file names taken as images where a folder is read (bench, training data, result folders, the
+Training tab's drops): the formats `read_image` is written for, lower case."""
+
 MAX_PIXELS = 100_000_000
 """Largest image (width x height) read, checked from the header before any pixel is decoded."""
 

@@ -22,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from srviewer.core.images import LoadedImage, read_image, to_float
+from srviewer.core.images import IMAGE_SUFFIXES, LoadedImage, read_image, to_float
 from srviewer.core.methods import Method
 from srviewer.errors import SrviewerError
 
-IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".gif")
 SEPARATORS = "_-. "          # between an HR file's stem and a result's suffix: img_001_SRGAN.png
 
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from srviewer.core.atomic import atomic_write_json
+from srviewer.core.images import IMAGE_SUFFIXES
 from srviewer.errors import DataError, SrviewerError
 from srviewer.train import kinds as train_kinds
 from srviewer.train.augment_ops import VARIANTS
@@ -44,7 +45,6 @@ DATA_CHOICES = {
 }
 CONTENT_LOSSES = train_kinds.option("content_loss", "srgan").choices
 AUGMENT_MODELS = tuple(train_kinds.cli_action(AUGMENT, "model").choices)   # resnet50, small, tiny
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 PRESET_FORMAT = 1
 
 

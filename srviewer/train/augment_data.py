@@ -27,7 +27,7 @@ import numpy as np
 from srviewer.errors import DataError
 from srviewer.train import net_probe
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}   # what tf.io.decode_image reads (no TIFF)
 TFDS_PREFIX = "tfds:"
 FOLDER_HINT = "use --data FOLDER with one sub-folder per class (or FOLDER/train/<class> + FOLDER/val/<class>)"
 

@@ -24,11 +24,10 @@ import numpy as np
 
 from srviewer.core.conventions import downscale, mod_crop
 from srviewer.core.degrade import degrade
-from srviewer.core.images import read_image, to_uint8
+from srviewer.core.images import IMAGE_SUFFIXES, read_image, to_uint8
 from srviewer.errors import DataError, ImageReadError
 from srviewer.train import net_probe
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 CACHE_DIR = Path(os.environ.get("SRVIEWER_CACHE", Path.home() / ".cache" / "srviewer"))
 SAMPLE_SOURCE = "sample"
 SAMPLE_PHOTOS = ("astronaut", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry",
