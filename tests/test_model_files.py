@@ -78,6 +78,15 @@ def test_keras_file_probed_for_scale_and_input_kind(tmp_path):
     assert load_model_file(tmp_path / "srcnn.keras").input_kind == "bicubic"
 
 
+def test_a_truncated_keras_file_is_called_truncated_not_missing(tmp_path):
+    models.srcnn(n1=4, n2=4).save(tmp_path / "whole.keras")
+    data = (tmp_path / "whole.keras").read_bytes()
+    (tmp_path / "cut.keras").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelFileError, match="cut.keras: not a readable .keras file .*truncated or corrupt") as caught:
+        load_model_file(tmp_path / "cut.keras")
+    assert "not found" not in str(caught.value)
+
+
 def test_keras_file_with_lambda_is_refused_in_safe_mode(tmp_path):
     inp = keras.Input((None, None, 3))
     out = keras.layers.Lambda(lambda t: t * 1.0)(keras.layers.UpSampling2D(2)(inp))

@@ -99,6 +99,11 @@ def _load_weights_with_sidecar(path: Path) -> LoadedModel:
 
 
 def _load_keras(path: Path, trust_code: bool) -> LoadedModel:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):   # Keras says "File not found" of a truncated archive
+        raise ModelFileError(f"{path.name}: not a readable .keras file (a .keras file is a zip archive; "
+                             "this one is truncated or corrupt)")
     import keras
 
     import srviewer.core.layers  # noqa: F401 - registers PixelShuffle & co.
