@@ -1,6 +1,7 @@
 """The headless command line: upscale, compare --json, bench on Set5, exit codes and one-line errors."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -190,3 +191,19 @@ def test_precision_mixed_reaches_the_learned_method(tmp_path, smooth_rgb, capsys
     assert 0 < diff.max() <= 12 and diff.mean() < 1.0       # 16-bit rounding: a few levels at most
     with pytest.raises(SystemExit):
         main(["upscale", str(tmp_path / "in.png"), "--precision", "half"])
+
+
+def test_a_wrong_model_file_is_one_line_on_stderr_with_tensorflows_start_up_caught(tmp_path):
+    """A fresh process imports TensorFlow for the model: its start-up lines (absl's notice, "Could
+    not find cuda drivers" on a machine without a GPU) must not come before srviewer's one line."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "cut.keras", "w") as archive:     # a zip, but no Keras model in it
+        archive.writestr("notes.txt", "not a model")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    proc = subprocess.run([sys.executable, "-m", "srviewer", "models", "inspect", str(tmp_path / "cut.keras")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("srviewer: error: cut.keras: "), lines

@@ -5,22 +5,19 @@ and OpenCV write straight to the process's stderr (file descriptor 2: `TIFFReadD
 `[ WARN:0@1.2] ...`). A user of `srviewer upscale damaged.tif` should see srviewer's one line,
 not six. `captured()` collects both kinds as short lines for the image's notes (shown with -v).
 
-fd 2 belongs to the whole process, so captures are serialised by a lock, and while one is open
-anything another thread writes to stderr is caught with it (and shown with the notes). Keep the
-captured section to the decoding itself.
+fd 2 is caught by `stderr_capture` (one capture at a time in the process; whatever another thread
+writes to stderr meanwhile is caught with it and shown with the notes): keep the captured section
+to the decoding itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
-import tempfile
-import threading
 import warnings
 from typing import Iterator
 
-_lock = threading.RLock()
+from srviewer.core.stderr_capture import captured_stderr
+
 MAX_LINES = 8          # notes kept from one decode
 MAX_CHARS = 200        # characters kept of each
 
@@ -35,48 +32,13 @@ def captured() -> Iterator[Captured]:
     yielded list once the block has ended (also when it raised)."""
     lines = Captured()
     caught: list = []
-    with _lock:
-        redirect = _redirect_stderr()
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                yield lines
-        finally:
-            found = [str(w.message) for w in caught] + _restore_stderr(redirect)
-            for text in found:
-                text = " ".join(text.split())[:MAX_CHARS]
-                if text and text not in lines and len(lines) < MAX_LINES:
-                    lines.append(text)
-
-
-def _redirect_stderr():
-    """Point fd 2 at a temporary file: (saved fd, file), or None where fd 2 cannot be redirected."""
+    stderr_lines: list[str] = []
     try:
-        sys.stderr.flush()
-    except (AttributeError, OSError, ValueError):
-        pass
-    try:
-        saved = os.dup(2)
-    except OSError:
-        return None
-    handle = tempfile.TemporaryFile(mode="w+b")
-    try:
-        os.dup2(handle.fileno(), 2)
-    except OSError:
-        os.close(saved)
-        handle.close()
-        return None
-    return saved, handle
-
-
-def _restore_stderr(redirect) -> list[str]:
-    """Put fd 2 back; the non-empty lines written to it meanwhile."""
-    if redirect is None:
-        return []
-    saved, handle = redirect
-    os.dup2(saved, 2)
-    os.close(saved)
-    with handle:
-        handle.seek(0)
-        data = handle.read()
-    return [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+        with captured_stderr() as stderr_lines, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield lines
+    finally:
+        for text in [str(w.message) for w in caught] + stderr_lines:
+            text = " ".join(text.split())[:MAX_CHARS]
+            if text and text not in lines and len(lines) < MAX_LINES:
+                lines.append(text)

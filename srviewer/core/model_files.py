@@ -68,6 +68,14 @@ def probe(model, scale_hint: int | None = None) -> tuple[int, str]:
     return y.shape[1] // h, "lr"
 
 
+def _import_tensorflow() -> None:
+    """TensorFlow through tf_runtime before Keras imports it: the one import whose start-up lines are
+    caught. Called after the cheap checks, so a damaged file is refused without it."""
+    from srviewer.core.tf_runtime import tf
+
+    tf()
+
+
 def _check_hdf5(path: Path) -> None:
     import h5py
 
@@ -80,12 +88,13 @@ def _check_hdf5(path: Path) -> None:
 
 
 def _load_weights_with_sidecar(path: Path) -> LoadedModel:
-    from srviewer.core import models
-
     spec = read_sidecar(path)
     if spec.get("input", "lr") not in ("lr", "bicubic"):
         raise ModelFileError(f"{sidecar_path(path).name}: 'input' must be \"lr\" or \"bicubic\", not {spec['input']!r}")
     _check_hdf5(path)
+    _import_tensorflow()
+    from srviewer.core import models
+
     model = models.build(spec)
     timeline.mark(f"{path.name}: model built")
     try:
@@ -104,6 +113,7 @@ def _load_keras(path: Path, trust_code: bool) -> LoadedModel:
     if not zipfile.is_zipfile(path):   # Keras says "File not found" of a truncated archive
         raise ModelFileError(f"{path.name}: not a readable .keras file (a .keras file is a zip archive; "
                              "this one is truncated or corrupt)")
+    _import_tensorflow()
     import keras
 
     import srviewer.core.layers  # noqa: F401 - registers PixelShuffle & co.
@@ -144,6 +154,7 @@ def load_model_file(path, trust_code: bool = False) -> LoadedModel:
     elif name.endswith(".keras"):
         loaded = _load_keras(path, trust_code)
     elif name.endswith((".h5", ".hdf5")):
+        _import_tensorflow()
         from srviewer.core.legacy_h5 import load_full_h5
 
         model = load_full_h5(path, trust_code=trust_code)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
 import threading
 from typing import Callable
 
@@ -23,19 +24,35 @@ _tf = None
 
 
 def tf():
-    """The tensorflow module, configured once: GPU memory growth on (the GUI must not take the card)."""
+    """The tensorflow module, configured once: GPU memory growth on (the GUI must not take the card).
+
+    What TensorFlow prints to stderr while it starts (absl's "before InitializeLog" notice, "Could
+    not find cuda drivers", oneDNN and CPU-instruction notices: written past TF_CPP_MIN_LOG_LEVEL
+    on a machine without a GPU) is caught: its noise is logged at debug level, any
+    other line goes on to stderr. Call this before `import keras` anywhere, so the first import of
+    TensorFlow is this quiet one.
+    """
     global _tf
     if _tf is not None:
         return _tf
     with _lock:
         if _tf is None:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            from srviewer.core.library_noise import is_noise
+            from srviewer.core.stderr_capture import captured_stderr
+
             timeline.mark("TensorFlow import begins")
-            import tensorflow as tf_mod
+            with captured_stderr() as start_up:
+                import tensorflow as tf_mod
 
+                gpus = tf_mod.config.list_physical_devices("GPU")   # CUDA's notices come here
             timeline.mark("TensorFlow imported")
-
-            for gpu in tf_mod.config.list_physical_devices("GPU"):
+            for line in start_up:
+                if is_noise(line):
+                    log.debug("TensorFlow: %s", line)
+                else:
+                    print(line, file=sys.stderr)
+            for gpu in gpus:
                 try:
                     tf_mod.config.experimental.set_memory_growth(gpu, True)
                 except (RuntimeError, ValueError) as exc:  # already initialised: keep going
