@@ -37,12 +37,24 @@ MILESTONES = (("window shown", "window shown"), ("model process spawned", "model
               ("srresnet", "result srresnet drawn"), ("srgan", "result srgan drawn"))
 
 
+def _settle(limit_s: float = 5.0) -> None:
+    """Wait (up to limit_s) until no other thread is runnable: the previous launch's multiprocessing
+    resource tracker outlives its window by up to a second, and a launch that finds it running sees
+    a busy machine (`srviewer gui` then holds its model process)."""
+    from srviewer.core.host import runnable_threads
+
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end and (runnable_threads() or 0) > 0:
+        time.sleep(0.05)
+
+
 def launch(folder: Path, i: int, tree: Path = REPO) -> tuple[list, float, float, float]:
     """One launch of `tree`'s srviewer: (marks, t0, seconds until the screenshot file appeared, CPU seconds
     of the launch's processes, the model process's included)."""
     path, shot = folder / f"timeline{i}.tsv", folder / f"shot{i}.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SRVIEWER_SETTINGS_ORG="srviewer-bench",
                SRVIEWER_TIMELINE=str(path), PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3")
+    _settle()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = timeline.now()
     proc = subprocess.Popen([sys.executable, "-m", "srviewer", "gui", "--screenshot", str(shot), "--quit-after-results"],
