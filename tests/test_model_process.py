@@ -168,8 +168,30 @@ def test_a_held_child_imports_tensorflow_only_once_released(tmp_path, monkeypatc
         began = next(at for at, _pid, role, _cpu, what in timeline.read(path)
                      if role == "models" and what == "TensorFlow import begins")
         assert began > released
+        child = proc._proc
     finally:
         proc.close()
+    assert child.exitcode == 0                  # idle after its request: it returned on the pipe's end
+
+
+def test_closing_a_child_still_importing_tensorflow_does_not_wait_for_it(tmp_path, monkeypatch):
+    """`srviewer gui` lets the child import TensorFlow during the window's start: a window closed in
+    its first seconds must close at once, not wait for the import (it used to wait 2 s, then end it)."""
+    import time
+
+    from srviewer.core import timeline
+
+    path = tmp_path / "timeline.tsv"
+    monkeypatch.setenv(timeline.ENV, str(path))
+    proc = ModelProcess()
+    proc.start()
+    child = proc._proc
+    _wait_for(lambda: path.exists() and any(m[4] == "TensorFlow import begins" for m in timeline.read(path)))
+    t0 = time.monotonic()
+    proc.close()
+    assert time.monotonic() - t0 < 1.0
+    assert not child.is_alive()
+    assert not any(m[4] == "TensorFlow imported" for m in timeline.read(path))   # it was still importing
 
 
 def test_a_held_child_ends_by_itself_when_closed(tmp_path, monkeypatch):

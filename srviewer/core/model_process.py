@@ -62,10 +62,11 @@ def model_key(spec: dict) -> tuple:
     return tuple(sorted((k, v) for k, v in spec.items() if k not in _PER_REQUEST))
 
 
-def _serve(conn, cancel_event, go_event=None) -> None:
+def _serve(conn, cancel_event, go_event=None, idle_event=None) -> None:
     """The child's loop: one ModelMethod per model_key, kept for the child's life. TensorFlow is
     imported once `go_event` is set (at once without one; seconds): a child started ahead of need
-    (the window's preloading) is ready for its first request."""
+    (the window's preloading) is ready for its first request. `idle_event` is set while the child
+    waits for a request (ModelProcess.close: an idle child exits by itself, a busy one is ended)."""
     timeline.set_role("models")
     timeline.mark_process_start()
     timeline.mark("model process serving (srviewer.core.model_process imported)")
@@ -99,11 +100,14 @@ def _serve(conn, cancel_event, go_event=None) -> None:
         method.name, method.label, method.tile = spec["name"], spec.get("label") or spec["name"], spec.get("tile")
         return method
 
+    _set(idle_event)
     while True:
         try:
             op, spec, payload = conn.recv()
         except (EOFError, OSError):
             return                      # the parent has gone
+        if idle_event is not None:
+            idle_event.clear()
         what = f"{op} {spec['name']}" if spec else op
         timeline.mark(f"request {what} begins")
         try:
@@ -120,10 +124,17 @@ def _serve(conn, cancel_event, go_event=None) -> None:
                 value = device_description()
             else:
                 raise ValueError(f"unknown request {op!r}")
+            _set(idle_event)              # before the answer: the parent may close as soon as it has it
             conn.send(("result", value))
             timeline.mark(f"request {what} answered")
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+            _set(idle_event)
             conn.send(("error", _picklable(exc)))
+
+
+def _set(event) -> None:
+    if event is not None:
+        event.set()
 
 
 class ModelProcess:
@@ -136,6 +147,8 @@ class ModelProcess:
         self._conn = None
         self._cancel = self._ctx.Event()
         self._go = self._ctx.Event()            # set: the child may import TensorFlow (see start)
+        self._idle = self._ctx.Event()          # set by the child while it waits for a request
+        self._foreground = 0                    # foreground requests (runs) waiting or in flight
         self._device: str | None = None
         self._waiting = 0                       # foreground requests waiting for their turn
         self._waiting_lock = threading.Lock()
@@ -149,7 +162,9 @@ class ModelProcess:
             return
         parent, child = self._ctx.Pipe()
         timeline.mark("model process spawn begins")
-        self._proc = self._ctx.Process(target=_serve, args=(child, self._cancel, self._go), name="srviewer-models", daemon=True)
+        self._idle.clear()
+        self._proc = self._ctx.Process(target=_serve, args=(child, self._cancel, self._go, self._idle),
+                                       name="srviewer-models", daemon=True)
         self._proc.start()
         timeline.mark("model process spawned")
         child.close()
@@ -189,11 +204,19 @@ class ModelProcess:
                 background: bool = False):
         """Send one request and wait for its answer; re-raises the child's exception here.
         `background`: give way to foreground requests (see `_acquire`)."""
-        self._acquire(background)
+        if not background:
+            with self._waiting_lock:
+                self._foreground += 1
         try:
-            return self._request(op, spec, payload, progress, cancel)
+            self._acquire(background)
+            try:
+                return self._request(op, spec, payload, progress, cancel)
+            finally:
+                self._lock.release()
         finally:
-            self._lock.release()
+            if not background:
+                with self._waiting_lock:
+                    self._foreground -= 1
 
     def _request(self, op, spec, payload, progress, cancel):
         self._ensure_started()
@@ -237,15 +260,19 @@ class ModelProcess:
         return self._device
 
     def close(self) -> None:
-        """End the child. A request still in flight after 2 s (a model loading) is not waited
-        for: the child is terminated and that request raises ModelProcessDied."""
-        got = self._lock.acquire(timeout=2.0)
+        """End the child. A run's request still in flight gets 2 s, then the child is terminated
+        and that request raises ModelProcessDied. A child busy only with background work (importing
+        TensorFlow, preloading a model) is terminated at once: it holds nothing to lose, and a
+        window closed during its first seconds closes without waiting. An idle child is let go: it
+        returns on the pipe's end."""
+        got = self._lock.acquire(timeout=2.0 if self._foreground else 0.0)
         try:
             proc = self._proc
             if proc is not None:
+                idle = got and (self._idle.is_set() or not self._go.is_set())   # waiting for a request, or held
                 if got and self._conn is not None:
                     self._conn.close()
-                proc.join(2 if got else 0)
+                proc.join(2 if idle else 0)
                 if proc.is_alive():
                     proc.terminate()
                     proc.join(2)
