@@ -42,16 +42,19 @@ def tf():
             from srviewer.core.stderr_capture import captured_stderr
 
             timeline.mark("TensorFlow import begins")
-            with captured_stderr() as start_up:
-                import tensorflow as tf_mod
+            start_up: list[str] = []
+            try:
+                with captured_stderr() as start_up:
+                    import tensorflow as tf_mod
 
-                gpus = tf_mod.config.list_physical_devices("GPU")   # CUDA's notices come here
+                    gpus = tf_mod.config.list_physical_devices("GPU")   # CUDA's notices come here
+            finally:    # also when the import failed: what it said beyond the noise is shown
+                for line in start_up:
+                    if is_noise(line):
+                        log.debug("TensorFlow: %s", line)
+                    else:
+                        print(line, file=sys.stderr)
             timeline.mark("TensorFlow imported")
-            for line in start_up:
-                if is_noise(line):
-                    log.debug("TensorFlow: %s", line)
-                else:
-                    print(line, file=sys.stderr)
             for gpu in gpus:
                 try:
                     tf_mod.config.experimental.set_memory_growth(gpu, True)
