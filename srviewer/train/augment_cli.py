@@ -91,6 +91,9 @@ def main(args) -> int:
             raise SrviewerError("srviewer train augment needs --data and --out (or --resume RUN)")
         config = augment.AugmentConfig(out=args.out, **{k: v for k, v in values.items() if v is not None})
         resume = False
+    from srviewer.core.tf_runtime import tf
+
+    tf()   # after the settings' checks, before anything else imports it: start-up notices caught, C++ INFO off
     stop = CancelToken()
     previous = {}
 

@@ -174,6 +174,9 @@ def _run_sr(args) -> int:
 
     cfg, run_dir, resumed = _resolve(args)
     check_data_readable(cfg)
+    from srviewer.core.tf_runtime import tf
+
+    tf()   # after the settings' checks, before anything else imports it: start-up notices caught, C++ INFO off
     if is_chief_process(cfg.strategy):   # another worker of a multi-worker run writes nothing here
         if not resumed and (run_dir / "checkpoints").exists():
             raise DataError(f"{run_dir} already holds a run: use --resume {run_dir} or another --out")
