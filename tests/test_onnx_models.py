@@ -268,6 +268,6 @@ def test_a_sidecar_names_the_format_of_an_unknown_suffix_and_is_not_used_for_ano
     shutil.copy(path, renamed)                                 # an unknown suffix: the sidecar names the loader
     assert load_predictor(renamed, LoadOptions(scale=4)).format == "onnx"
     (tmp_path / "m.keras").write_bytes(b"PK not really")     # a Keras file sharing m.json: it is not used for it
-    with pytest.raises(ModelFileError, match="m.keras: not a loadable .keras model"):
+    with pytest.raises(ModelFileError, match="m.keras: not a readable .keras file"):
         load_predictor(tmp_path / "m.keras", LoadOptions(scale=4))
     assert json.loads((tmp_path / "m.json").read_text())["model_format"] == "onnx"

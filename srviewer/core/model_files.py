@@ -112,7 +112,7 @@ def _load_keras(path: Path, trust_code: bool) -> LoadedModel:
 
     if not zipfile.is_zipfile(path):   # Keras says "File not found" of a truncated archive
         raise ModelFileError(f"{path.name}: not a readable .keras file (a .keras file is a zip archive; "
-                             "this one is truncated or corrupt)")
+                             "this one is not: truncated, corrupt, or another kind of file)")
     _import_tensorflow()
     import keras
 
