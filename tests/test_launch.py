@@ -21,5 +21,10 @@ def test_the_model_process_starts_before_the_window(tmp_path):
         return next(t for t, _pid, _role, _cpu, what in marks if what.startswith(text))
 
     assert at("model process spawned") < at("QApplication made") < at("window shown") < at("result bicubic drawn")
-    assert at("TensorFlow import begins") > at("window shown")           # held: the window's start is its own
+    started = next(what for _t, _pid, _role, _cpu, what in marks if what.startswith("model process started"))
+    held = any(what == "held until the window is shown" for _t, _pid, _role, _cpu, what in marks)
+    if ", held (" in started:        # a busy machine: the window's start is its own, TensorFlow waits
+        assert held and at("TensorFlow import begins") > at("window shown")
+    else:                            # an idle core besides the window's: the import starts at once
+        assert ", not held (" in started and not held
     assert any(role == "models" for _t, _pid, role, _cpu, _what in marks)  # the child ran
