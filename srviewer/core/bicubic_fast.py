@@ -20,8 +20,9 @@ three times) the bicubic method (float32, clipped) 2.13-2.35x, uint8 2.92-2.97x,
 inputs must be summed in float64 to give MATLAB's float32 result (the products of float32 values
 and k/1024 weights need 35 bits); OpenCV's float64 filter is not vectorised and takes 3-4x its
 float32 filter's time. Tried and not kept:
-NumPy or `cv2.scaleAdd` multiply-adds on shifted views, `scipy.ndimage.correlate1d`,
-channel-planar filtering (all slower than `filter2D`), strip sizes from 6 to 85 input rows (no
+NumPy or `cv2.scaleAdd` multiply-adds on shifted views, `scipy.ndimage.correlate1d` (both
+slower than `filter2D`), channel-planar filtering of the rows pass too and of uint8 (more copies
+than it saves), strip sizes from 6 to 85 input rows (no
 better than the 2**21 output values kept), NumPy strided copies or `np.stack` instead of the
 merge (3-7x slower than `cv2.merge`).
 
@@ -225,7 +226,7 @@ def upscale_strips(img: np.ndarray, scale: int, strip_rows: int | None = None, w
             np.empty(((b - a) * scale, w * scale) + img.shape[2:], img.dtype)
         # the columns pass: phases to scratch (OpenCV cannot write pixels with gaps), merged into the
         # block. Summed in float64, channel by channel (plane p * channels + c: channel c of phase p):
-        # one channel's float64 rows stay in the cache, 6-9 % less time than whole pixels
+        # one channel's float64 rows stay in the cache, 5-9 % less CPU than whole pixels
         if cols_pass.direct or channels == 1:
             cols = [scratch.get(f"cols{p}", mid.shape, img.dtype) for p in range(scale)]
             cols_pass.phases(mid, cols)
