@@ -20,10 +20,11 @@ trained file is needed.
 - metrics:  PSNR+SSIM (Y and RGB) on a 2040x1356 pair next to scikit-image, and the crop figures
             (PSNR+SSIM on Y of a 512x512 crop, metrics.score_region(y_only=True)) in ms
 - gui:      `srviewer` start to the window shown (child process, offscreen, the model process started
-            first and held as `srviewer gui` does), TF imported or not;
+            first as `srviewer gui` does: importing TensorFlow at once, or held on a busy machine), TF
+            imported or not;
             the largest gap of a 10 ms timer during a 512x512 SRGAN comparison in the window;
             `srviewer` start to all four results on the sample photo (the shipped weights, the model
-            process started before Qt and released when the window shows, the models preloaded), and a
+            process started before Qt as `srviewer gui` starts it, the models preloaded), and a
             second Run on the same image
             (medians of 3 launches with --quick, 5 without); benchmarks/launch_timeline.py says where
             the seconds go
@@ -247,9 +248,8 @@ def case_metrics(quick: bool) -> dict:
 
 _GUI_START = r"""
 import os, sys, time
-from srviewer.core.model_process import ModelProcess
-process = ModelProcess()
-process.start(hold=True)         # as `srviewer gui` does: the child starts, TensorFlow waits for the window shown
+from srviewer.core.model_process import start_beside_window
+process = start_beside_window()  # as `srviewer gui` does: the child starts first, held on a busy machine
 from PySide6.QtWidgets import QApplication
 from srviewer.gui.app import make_app
 from srviewer.core.methods import default_registry
@@ -333,9 +333,8 @@ import sys, time
 
 def main():       # imports inside: the model process (spawn) imports this file, and needs no Qt
     t0 = float(sys.argv[1])
-    from srviewer.core.model_process import ModelProcess
-    process = ModelProcess()
-    process.start(hold=True)                      # as `srviewer gui` does: before Qt, TensorFlow once shown
+    from srviewer.core.model_process import start_beside_window
+    process = start_beside_window()               # as `srviewer gui` does: before Qt, held on a busy machine
     from srviewer.gui.app import make_app
     app = make_app()
     from srviewer.core.images import sample_image

@@ -281,3 +281,18 @@ class ModelProcess:
         finally:
             if got:
                 self._lock.release()
+
+
+def start_beside_window() -> ModelProcess:
+    """The model process `srviewer gui` starts before Qt. It imports TensorFlow at once where a core
+    is idle besides the one the window's start takes (the import overlaps the window's start), and
+    is held on a busy machine, where the import slowed the window's start, until the window is shown
+    (MainWindow.preload_models). The timeline says which."""
+    from srviewer.core.host import spare_cores
+
+    spare = spare_cores()   # before ModelProcess(): its Events start multiprocessing's resource tracker
+    process = ModelProcess()
+    hold = spare < 1.5      # the caller counts as idle in spare_cores: it needs one core, the import another
+    process.start(hold=hold)
+    timeline.mark(f"model process started, {'held' if hold else 'not held'} ({spare:.1f} cores idle)")
+    return process

@@ -42,17 +42,9 @@ def run(args) -> int:
     timeline.mark("srviewer gui: arguments parsed")
 
     chain = parse_chain(args.degrade) if args.degrade else None   # a bad chain is one line, before any window
-    from srviewer.core.host import spare_cores
-    from srviewer.core.model_process import ModelProcess
+    from srviewer.core.model_process import start_beside_window
 
-    # TensorFlow stays out of the window; its child starts now and imports TensorFlow at once where a
-    # core is idle besides the one the window's start takes (the import overlaps it), else held until
-    # the window is shown (MainWindow.preload_models): on a busy machine the import slowed the window's start
-    spare = spare_cores()   # before ModelProcess(): its Events start multiprocessing's resource tracker
-    process = ModelProcess()
-    hold = spare < 1.5      # this process counts as idle in spare_cores: it needs one, the import another
-    process.start(hold=hold)
-    timeline.mark(f"model process started, {'held' if hold else 'not held'} ({spare:.1f} cores idle)")
+    process = start_beside_window()   # TensorFlow stays out of the window: its child starts now
     from srviewer.gui.app import make_app
 
     app = make_app()
