@@ -83,12 +83,22 @@ def test_two_variants_two_epochs_lower_the_loss_and_write_the_run_folder(colour_
         assert (out / name).exists(), name
 
 
-def test_stop_then_resume_continues_at_the_same_variant_epoch_and_batch(colour_folder, tmp_path):
-    cfg = _config(colour_folder, tmp_path / "whole", variants=["none", "mixup"], lr=2e-3)
+def test_cosine_schedule_falls_from_the_rate_to_zero_over_one_variants_steps():
+    cfg = _config("unused", "unused", lr=2e-3, epochs=3, lr_schedule="cosine")
+    schedule = augment.learning_rate(cfg, batches_per_epoch=10)
+    assert [float(schedule(step)) for step in (0, 15, 30)] == pytest.approx([2e-3, 1e-3, 0.0], abs=1e-9)
+    assert augment.learning_rate(_config("unused", "unused", lr=2e-3), 10) == 2e-3
+    with pytest.raises(SrviewerError, match="cosine"):
+        augment.learning_rate(_config("unused", "unused", lr=2e-3, lr_schedule="step"), 10)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_stop_then_resume_continues_at_the_same_variant_epoch_and_batch(colour_folder, tmp_path, schedule):
+    cfg = _config(colour_folder, tmp_path / "whole", variants=["none", "mixup"], lr=2e-3, lr_schedule=schedule)
     whole = augment.run_experiment(cfg, log_stream=None)
     per_epoch = read_events(tmp_path / "whole")[0]["batches_per_epoch"]  # 36 train images / 6 = 6
     stopped_dir = tmp_path / "stopped"
-    stopped_cfg = _config(colour_folder, stopped_dir, variants=["none", "mixup"], lr=2e-3)
+    stopped_cfg = _config(colour_folder, stopped_dir, variants=["none", "mixup"], lr=2e-3, lr_schedule=schedule)
     # one look per batch and one between epochs of a variant: none (6 + 1 + 6), mixup epoch 1 (6 + 1),
     # then the second batch of mixup's epoch 2 is the 22nd look
     r = augment.run_experiment(stopped_cfg, stop=_StopAfter(3 * per_epoch + 2 + 1), log_stream=None)
@@ -105,7 +115,8 @@ def test_stop_then_resume_continues_at_the_same_variant_epoch_and_batch(colour_f
     first_train = next(e for e in after if e["event"] == "train")
     assert (first_train["variant"], first_train["epoch"], first_train["batch"]) == ("mixup", 2, 4)
     assert [(e["variant"], e["epoch"]) for e in after if e["event"] == "epoch"] == [("mixup", 2)]
-    # the resumed run ends where the uninterrupted one did (same batches, weights and optimizer state)
+    # the resumed run ends where the uninterrupted one did (same batches, weights and optimizer state,
+    # and with a cosine schedule the same place on the curve: the step count is in the checkpoint)
     resumed = json.loads((stopped_dir / "results.json").read_text())["variants"]
     for variant in ("none", "mixup"):
         a, b = whole["results"]["variants"][variant]["final"], resumed[variant]["final"]

@@ -47,6 +47,7 @@ class AugmentConfig:
     epochs: int = 3                     # ResNet50 from scratch, batch 16, this 2-core CPU: ~4.5 min/epoch
     batch: int = 16
     lr: float | None = None             # Adam; None: 1e-4 fine-tuning ImageNet weights, 3e-4 from scratch
+    lr_schedule: str = "constant"       # constant | cosine (lr -> 0 over each variant's epochs x batches)
     alpha: float | None = None          # Beta(alpha, alpha); None: cutmix 1.0, mixup 0.2
     size: int = 224
     val_fraction: float = 0.2
@@ -137,7 +138,7 @@ class _Trainer:
         import tensorflow as tf  # noqa: PLC0415
 
         self.config, self.source, self.model, self.log = config, source, model, log
-        self.optimizer = keras.optimizers.Adam(config.lr)  # resolved (not None) by _run
+        self.optimizer = keras.optimizers.Adam(learning_rate(config, self.batches_per_epoch()))
         self.optimizer.build(model.trainable_variables)
         self.initial_optimizer = [v.numpy() for v in self.optimizer.variables]
         self.initial_weights = model.get_weights()
@@ -167,7 +168,7 @@ class _Trainer:
         self.train_step, self.eval_step = train_step, eval_step
 
     def reset(self) -> None:
-        """Same initial weights and a fresh optimizer for the next variant."""
+        """Same initial weights and a fresh optimizer (its step count too) for the next variant."""
         self.model.set_weights(self.initial_weights)
         for var, value in zip(self.optimizer.variables, self.initial_optimizer):
             var.assign(value)
@@ -207,6 +208,22 @@ class _Trainer:
             loss, right = self.eval_step(preprocess(images), y)
             loss_sum, correct, count = loss_sum + float(loss), correct + float(right), count + int(labels.shape[0])
         return loss_sum / max(count, 1), correct / max(count, 1)
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(config: AugmentConfig, batches_per_epoch: int):
+    """Adam's learning rate: config.lr (resolved, not None, by _run), or a cosine decay from it to 0
+    over one variant's epochs x batches; the optimizer's step count (reset per variant, saved in
+    its checkpoints) drives the schedule, so a resumed variant goes on where it stopped."""
+    import keras  # noqa: PLC0415
+
+    if config.lr_schedule == "constant":
+        return config.lr
+    if config.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=max(1, config.epochs * batches_per_epoch))
+    raise SrviewerError(f"unknown learning-rate schedule {config.lr_schedule!r}; choose {' or '.join(LR_SCHEDULES)}")
 
 
 def _stop_requested(run_dir: Path, stop: CancelToken) -> bool:
@@ -270,7 +287,8 @@ def _run(config, resume, stop, run_dir, events, log) -> dict:
             start_step = max(start_step, number * per_epoch * config.epochs + int(saved.get("step", 0)))
     events.emit("started", step=start_step, total_steps=total, kind="augment", resumed=bool(resume),
                 pretrained=pretrained, model=config.model, variants=config.variants, epochs=config.epochs,
-                batches_per_epoch=per_epoch, classes=source.num_classes, lr=config.lr)
+                batches_per_epoch=per_epoch, classes=source.num_classes, lr=config.lr,
+                lr_schedule=config.lr_schedule)
     histories: dict[str, list[dict]] = {}
     for number, variant in enumerate(config.variants):
         offset = number * per_epoch * config.epochs  # event steps count over all variants
@@ -291,6 +309,7 @@ def _run(config, resume, stop, run_dir, events, log) -> dict:
         histories[variant] = state["history"]
     meta = {"model": config.model, "pretrained": pretrained, "data": source.description,
             "classes": source.classes, "epochs": config.epochs, "batch": config.batch, "lr": config.lr,
+            "lr_schedule": config.lr_schedule,
             "seed": config.seed, "tta": config.tta}
     results = write_results(run_dir, histories, meta)
     events.emit("finished", step=total, reason="done", results="results.json", plot="accuracy.png")

@@ -31,6 +31,9 @@ def register(train_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="default 3 (ResNet50 from scratch: ~4.5 min an epoch per variant on 2 CPU cores)")
     p.add_argument("--batch", type=int, default=None, help="default 16")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-4 with ImageNet weights, 3e-4 from scratch)")
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default=None,
+                   help="default constant; cosine: from --lr down to 0 over each variant's epochs (a "
+                   "resumed run given more --epochs stretches the rest of the curve)")
     p.add_argument("--alpha", type=float, default=None, help="Beta(alpha, alpha) for CutMix and MixUp "
                    "(default 1.0 for CutMix, 0.2 for MixUp)")
     p.add_argument("--size", type=int, default=None, help="image side, default 224")
@@ -50,7 +53,7 @@ def register(train_subparsers) -> argparse.ArgumentParser:
     return p
 
 
-_FIELDS = ("data", "variants", "model", "weights", "epochs", "batch", "lr", "alpha", "size",
+_FIELDS = ("data", "variants", "model", "weights", "epochs", "batch", "lr", "lr_schedule", "alpha", "size",
            "val_fraction", "seed", "tta", "log_every", "max_batches", "xla")
 
 

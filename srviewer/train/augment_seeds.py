@@ -45,6 +45,8 @@ def command_line(config, seeds) -> str:
              f"--batch {config.batch}", f"--variants {','.join(config.variants)}"]
     parts += [f"--{k.replace('_', '-')} {getattr(config, k)}" for k in ("lr", "alpha", "max_batches")
               if getattr(config, k) is not None]
+    if config.lr_schedule != "constant":
+        parts.append(f"--lr-schedule {config.lr_schedule}")
     return " ".join(parts + (["--tta"] if config.tta else []) + [f"--seeds {','.join(map(str, seeds))}"])
 
 
@@ -180,7 +182,8 @@ def write_report(out: Path, results: dict, per_seed: dict[int, dict], config, re
     text = [
         "# The augmentation experiment over seeds", "",
         f"{config.model} ({'ImageNet weights' if results['pretrained'] else 'from scratch'}), "
-        f"{recipe['size']} px, {recipe['epochs']} epochs, batch {recipe['batch']}, Adam {recipe['lr']}, "
+        f"{recipe['size']} px, {recipe['epochs']} epochs, batch {recipe['batch']}, Adam {recipe['lr']}"
+        f"{' (' + recipe['lr_schedule'] + ' decay)' if recipe.get('lr_schedule', 'constant') != 'constant' else ''}, "
         f"seeds {', '.join(map(str, results['seeds']))}, on {results['data']} "
         f"({len(results['classes'] or [])} classes).", "",
         "Reproduce:", "", f"    {results['command'] or 'srviewer train augment ... --seeds ...'}", "",
