@@ -9,6 +9,11 @@ each launch's milestones. The machine is shared: read the figures as a median, b
     PYTHONPATH=. QT_QPA_PLATFORM=offscreen python benchmarks/launch_timeline.py [-n 5] [--all]
         [--against OTHER_TREE]
 
+Launches share srviewer's cache folder ($SRVIEWER_CACHE or ~/.cache/srviewer), as a user's do:
+the first load of SRResNet and SRGAN keeps their folded weights there (core/folded_store.py) and
+later launches skip building them. `--fresh-cache` gives every launch an empty cache folder
+instead: what the very first launch on a machine meets.
+
 `--against DIR` alternates launches of this tree's srviewer and DIR's (another checkout, say the
 commit before a change; it needs no timeline marks): both are timed to the screenshot file (written
 0.3 s after the last result is shown), so the two are compared on the same moments of a shared machine.
@@ -48,12 +53,14 @@ def _settle(limit_s: float = 5.0) -> None:
         time.sleep(0.05)
 
 
-def launch(folder: Path, i: int, tree: Path = REPO) -> tuple[list, float, float, float]:
+def launch(folder: Path, i: int, tree: Path = REPO, fresh_cache: bool = False) -> tuple[list, float, float, float]:
     """One launch of `tree`'s srviewer: (marks, t0, seconds until the screenshot file appeared, CPU seconds
-    of the launch's processes, the model process's included)."""
+    of the launch's processes, the model process's included). `fresh_cache`: an empty $SRVIEWER_CACHE."""
     path, shot = folder / f"timeline{i}.tsv", folder / f"shot{i}.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SRVIEWER_SETTINGS_ORG="srviewer-bench",
                SRVIEWER_TIMELINE=str(path), PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3")
+    if fresh_cache:
+        env["SRVIEWER_CACHE"] = tempfile.mkdtemp(prefix=f"cache{i}-", dir=folder)
     _settle()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = timeline.now()
@@ -81,18 +88,20 @@ def main(argv=None) -> int:
     ap.add_argument("-n", type=int, default=5, help="launches (default 5)")
     ap.add_argument("--all", action="store_true", help="print every launch's timeline, not only the median's")
     ap.add_argument("--against", type=Path, help="another srviewer tree, launched in alternation with this one")
+    ap.add_argument("--fresh-cache", action="store_true", help="an empty cache folder for every launch (a first "
+                    "launch on a new machine): no kept folded weights, no kept XLA verdict")
     args = ap.parse_args(argv)
     rows, shots, cpus, other, other_cpus = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.n):
-            marks, t0, shot, cpu = launch(Path(tmp), i)
+            marks, t0, shot, cpu = launch(Path(tmp), i, fresh_cache=args.fresh_cache)
             rows.append((marks, t0, first(marks, "run finished", t0)))
             shots.append(shot)
             cpus.append(cpu)
             print(f"launch {i + 1}: all results after {rows[-1][2]:.2f} s, screenshot {shot:.2f} s, CPU {cpu:.1f} s",
                   file=sys.stderr, flush=True)
             if args.against:
-                _marks, _t0, shot, cpu = launch(Path(tmp), 1000 + i, args.against.resolve())
+                _marks, _t0, shot, cpu = launch(Path(tmp), 1000 + i, args.against.resolve(), args.fresh_cache)
                 other.append(shot)
                 other_cpus.append(cpu)
                 print(f"  {args.against}: screenshot {shot:.2f} s, CPU {cpu:.1f} s", file=sys.stderr, flush=True)

@@ -1,10 +1,16 @@
 """Shared test set-up: headless Qt, quiet TensorFlow, small images the tests make themselves."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("SRVIEWER_SETTINGS_ORG", "srviewer-tests")  # keep tests' QSettings apart
+if not os.environ.get("SRVIEWER_CACHE"):   # keep tests' caches (folded weights, pairs, XLA verdict) apart
+    os.environ["SRVIEWER_CACHE"] = tempfile.mkdtemp(prefix="srviewer-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["SRVIEWER_CACHE"], ignore_errors=True)
 
 from pathlib import Path  # noqa: E402
 

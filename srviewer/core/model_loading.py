@@ -33,7 +33,8 @@ def stated_fields(raw_declared: dict, spec: dict | None, overrides: dict | None)
 
 
 def _all_stated(fields: dict, raw) -> bool:
-    """A Keras file in srviewer's convention needs no detection run (load_model_file probed it)."""
+    """A Keras file in srviewer's convention needs no detection run (load_model_file probed it, or its
+    kept fold: folded_store)."""
     return all(k in fields for k in ("layout", "channels", "range", "scale", "input_kind")) and len(raw.outputs) <= 1
 
 
@@ -41,7 +42,7 @@ def convention_for(raw, fields: dict, sources: dict, wanted: int | None, kernel:
     """(convention, detected): detected is False when everything was stated."""
     from srviewer.core.convention_detect import detect
 
-    if _all_stated(fields, raw) and raw.keras_model is not None:
+    if _all_stated(fields, raw) and (raw.keras_model is not None or raw.folded is not None):
         conv = Convention(layout=fields["layout"], channels=fields["channels"], range=fields["range"],
                           scale=int(fields["scale"]), input_kind=fields["input_kind"],
                           fixed_size=_keras_fixed_size(raw), overlap=int(fields.get("overlap", 16)))
@@ -109,12 +110,13 @@ def _format_and_sidecar(path: Path):
 
 def _fast_run(raw, conv: Convention, jit_compile, precision):
     """Keras, NHWC RGB/BGR, one output: tf_runtime.make_predictor (one compiled function, sr_resnet fast path)."""
-    if raw.keras_model is None or conv.layout != "nhwc" or conv.channels == "y" or len(raw.outputs) > 1:
+    model = raw.folded or raw.keras_model
+    if model is None or conv.layout != "nhwc" or conv.channels == "y" or len(raw.outputs) > 1:
         return None
     from srviewer.core import tf_runtime
 
     per_lr_pixel = conv.scale ** 2 if conv.input_kind == "bicubic" else 1    # the model sees the upscaled image
-    predict = tf_runtime.make_predictor(raw.keras_model, jit_compile=jit_compile, precision=precision,
+    predict = tf_runtime.make_predictor(model, jit_compile=jit_compile, precision=precision,
                                         xla_min_pixels=tf_runtime.XLA_MIN_PIXELS * per_lr_pixel)
 
     def run(x):

@@ -15,7 +15,10 @@ float rounding:
 
 Zero 'same' padding maps onto zero 'same' padding, so borders agree too. Before it is handed
 out, the function is checked against the model on a small random input; any mismatch (a model
-that only looks like an sr_resnet) means None, and the caller runs the model as it is.
+that only looks like an sr_resnet) means None, and the caller runs the model as it is. The
+checked, folded weights (`fold(model)` -> Folded) can be kept and run later without Keras
+(`fast_call(folded)`): folded_store.py keeps them per weights file, so a later launch skips
+building the Keras model, loading its weights and both checks.
 
 Channel order follows depth_to_space (DCR): channel (a*s + b)*C + c of the low-resolution
 tensor is channel c of output pixel (s*i + a, s*j + b).
@@ -24,6 +27,7 @@ tensor is channel c of output pixel (s*i + a, s*j + b).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -119,25 +123,57 @@ def _read(model) -> dict:
     if bicubic is not None and not isinstance(bicubic, BicubicUpsample):
         raise LookupError("bicubic")
     return {"head": _conv(get("head_conv")), "head_alpha": _alpha(get("head_prelu")), "blocks": blocks,
-            "body": conv_bn("body_conv", "body_bn"), "ups": ups, "tail": _conv(get("tail_conv")), "bicubic": bicubic}
+            "body": conv_bn("body_conv", "body_bn"), "ups": ups, "tail": _conv(get("tail_conv")),
+            "bicubic": None if bicubic is None else int(bicubic.scale)}
 
 
-def fast_call(model, dtype: str = "float32") -> Callable | None:
-    """x -> model(x) for NHWC float32 x, by the rewrites above; None when `model` is not an sr_resnet.
+@dataclass
+class Folded:
+    """An sr_resnet's weights, folded (the rewrites above) and checked against the model they came
+    from: `fast_call(folded)` runs them without Keras. `parts` holds float32 numpy arrays and, under
+    "bicubic", the scale of the bicubic residual (None without one); `as_arrays`/`from_arrays` turn
+    it into flat named arrays for a file (folded_store.py)."""
+    name: str
+    parts: dict
 
-    `dtype` is the compute precision: "float32" (exact), or "float16" / "bfloat16" (mixed: the
-    weights and activations in 16 bits, the input, the bicubic residual and the output float32).
-    The float32 rewrite is checked against the model on a probe first; the 16-bit one is built
-    from the same parts. The weights are read when this is called: call it after loading them.
-    """
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        p = self.parts
+        out = {"head_k": p["head"][0], "head_b": p["head"][1], "head_alpha": p["head_alpha"],
+               "body_k": p["body"][0], "body_b": p["body"][1], "tail_k": p["tail"][0], "tail_b": p["tail"][1],
+               "bicubic": np.int64(p["bicubic"] or 0), "n_blocks": np.int64(len(p["blocks"])),
+               "n_ups": np.int64(len(p["ups"]))}
+        for b, ((k1, b1), alpha, (k2, b2)) in enumerate(p["blocks"]):
+            out.update({f"res{b}_k1": k1, f"res{b}_b1": b1, f"res{b}_alpha": alpha, f"res{b}_k2": k2, f"res{b}_b2": b2})
+        for u, ((k, bias), alpha) in enumerate(p["ups"]):
+            out.update({f"up{u}_k": k, f"up{u}_b": bias, f"up{u}_alpha": alpha})
+        return out
+
+    @classmethod
+    def from_arrays(cls, name: str, a) -> "Folded":
+        """The inverse of as_arrays (a: a mapping such as np.load's); KeyError if a part is missing."""
+        def f32(key):
+            return np.asarray(a[key], np.float32)
+
+        blocks = [((f32(f"res{b}_k1"), f32(f"res{b}_b1")), f32(f"res{b}_alpha"), (f32(f"res{b}_k2"), f32(f"res{b}_b2")))
+                  for b in range(int(a["n_blocks"]))]
+        ups = [((f32(f"up{u}_k"), f32(f"up{u}_b")), f32(f"up{u}_alpha")) for u in range(int(a["n_ups"]))]
+        return cls(name, {"head": (f32("head_k"), f32("head_b")), "head_alpha": f32("head_alpha"), "blocks": blocks,
+                          "body": (f32("body_k"), f32("body_b")), "ups": ups, "tail": (f32("tail_k"), f32("tail_b")),
+                          "bicubic": int(a["bicubic"]) or None})
+
+
+def fold(model) -> Folded | None:
+    """`model`'s weights folded, after checking the float32 rewrite against the model on a small
+    random input; None when `model` is not an sr_resnet or the check fails (logged: the caller runs
+    the model as it is). The weights are read when this is called: call it after loading them."""
     try:
         parts = _read(model)
     except LookupError:
         return None
     from srviewer.core import tf_runtime
 
-    tf = tf_runtime.tf()
-    call = _build(parts, tf, "float32")
+    folded = Folded(model.name, parts)
+    call = _build(parts, tf_runtime.tf(), "float32")
     probe = np.random.default_rng(0).random((1, 12, 10, 3), dtype=np.float32)
     want = np.asarray(model(probe, training=False))
     got = np.asarray(call(probe))
@@ -145,7 +181,22 @@ def fast_call(model, dtype: str = "float32") -> Callable | None:
         log.warning("%s looks like an sr_resnet but the fast path disagrees with it; running the model as it is",
                     model.name)
         return None
-    return call if dtype == "float32" else _build(parts, tf, dtype)
+    return folded
+
+
+def fast_call(model, dtype: str = "float32") -> Callable | None:
+    """x -> model(x) for NHWC float32 x, by the rewrites above; None when `model` is not an sr_resnet.
+
+    `model`: a Keras model (folded and checked now, `fold`) or a Folded (checked when it was made).
+    `dtype` is the compute precision: "float32" (exact), or "float16" / "bfloat16" (mixed: the
+    weights and activations in 16 bits, the input, the bicubic residual and the output float32).
+    """
+    folded = model if isinstance(model, Folded) else fold(model)
+    if folded is None:
+        return None
+    from srviewer.core import tf_runtime
+
+    return _build(folded.parts, tf_runtime.tf(), dtype)
 
 
 def _build(parts: dict, tf, dtype: str) -> Callable:
@@ -166,9 +217,11 @@ def _build(parts: dict, tf, dtype: str) -> Callable:
         tensors += [const(np.tile(parts["ups"][-1][1], 4)), *map(const, polyphase_kernel(*parts["tail"], 2))]
     else:
         tensors += list(map(const, parts["tail"]))
-    bicubic = parts["bicubic"]
+    from srviewer.core.layers import BicubicUpsample   # Keras ops, no weights: the same layer the model has
+
+    bicubic = None if parts["bicubic"] is None else BicubicUpsample(parts["bicubic"])
     n_blocks, n_ups = len(parts["blocks"]), len(parts["ups"])
-    key = ("sr_resnet", n_blocks, n_ups, None if bicubic is None else bicubic.scale, dtype,
+    key = ("sr_resnet", n_blocks, n_ups, parts["bicubic"], dtype,
            tuple(tuple(t.shape) for t in tensors))
 
     def conv(x, kernel, bias):

@@ -17,14 +17,15 @@ from pathlib import Path
 
 from srviewer.core.atomic import atomic_write_json
 from srviewer.core.host import cpu_model
+from srviewer.core.user_cache import cache_dir
 
 log = logging.getLogger(__name__)
 FILE_NAME = "xla_choice.json"
 
 
 def path() -> Path:
-    """The file, read at each call: $SRVIEWER_CACHE (as the training data cache) or ~/.cache/srviewer."""
-    return Path(os.environ.get("SRVIEWER_CACHE", Path.home() / ".cache" / "srviewer")) / FILE_NAME
+    """The file, in user_cache.cache_dir() (read at each call)."""
+    return cache_dir() / FILE_NAME
 
 
 def machine_key(tf_version: str, gpus: list[str]) -> str:

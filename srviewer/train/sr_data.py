@@ -25,10 +25,11 @@ import numpy as np
 from srviewer.core.conventions import downscale, mod_crop
 from srviewer.core.degrade import degrade
 from srviewer.core.images import IMAGE_SUFFIXES, read_image, to_uint8
+from srviewer.core.user_cache import cache_dir
 from srviewer.errors import DataError, ImageReadError
 from srviewer.train import net_probe
 
-CACHE_DIR = Path(os.environ.get("SRVIEWER_CACHE", Path.home() / ".cache" / "srviewer"))
+CACHE_DIR = cache_dir()   # tests point it elsewhere
 SAMPLE_SOURCE = "sample"
 SAMPLE_PHOTOS = ("astronaut", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry",
                  "stereo_motorcycle")

@@ -42,6 +42,8 @@ class RawModel:
     params: int | None = None
     notes: list[str] = field(default_factory=list)
     keras_model: object | None = None   # Keras only: keeps tf_runtime.make_predictor's fast path/XLA
+    folded: object | None = None        # an sr_resnet's checked folded weights (sr_resnet_inference.Folded):
+    #                                     what make_predictor runs; kept ones come without a keras_model
     # What the file itself states about its convention (srviewer's own files state all of it):
     # keys among "layout", "channels", "range", "scale", "input_kind", "label". Detection settles
     # what is missing; a sidecar or an override beats both.
