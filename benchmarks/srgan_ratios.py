@@ -78,12 +78,13 @@ def case_srgan_ratios(quick: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         method = methods.default_registry(weights_dir=run._random_generator(Path(tmp))).get("srgan")
         method.load()
-        model = method._loaded.raw.keras_model   # noqa: SLF001
+        model = method._loaded.raw.keras_model   # noqa: SLF001 (random weights: never a kept fold)
         lr = run._lr(H, W)
         x = tf.constant(lr[None])
         convs = model_convs(model, H, W)
         floor_xla, floor_plain = conv_chain(convs, True), conv_chain(convs, False)
-        own = conv_chain(fast_path_convs(model, H, W), method._loaded.run.predict.jit_compile)   # noqa: SLF001
+        own = conv_chain(fast_path_convs(model, H, W),   # the engine srviewer runs this size on
+                         method._loaded.run.predict.engine_for((1, H, W, 3)) == "xla")   # noqa: SLF001
         fns = {"floor_xla": lambda: floor_xla(x).numpy(), "floor_plain": lambda: floor_plain(x).numpy(),
                "own_convs": lambda: own(x).numpy(),
                "srviewer": lambda: method.upscale(lr), "predict": lambda: model.predict(lr[None], verbose=0)}

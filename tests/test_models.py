@@ -102,16 +102,21 @@ def test_make_predictor_matches_the_model_and_takes_any_size(rng):
             np.testing.assert_allclose(y, np.asarray(m(x)), atol=1e-5)
 
 
-def test_auto_xla_follows_a_timed_probe_and_the_environment_overrides_it(rng, monkeypatch):
+def test_auto_xla_follows_a_probe_timed_at_the_first_large_input_and_the_environment_overrides_it(
+        rng, monkeypatch, tmp_path):
     from srviewer.core.methods import _use_xla
 
+    monkeypatch.setattr(tf_runtime, "_xla_choice", {})          # this process has not timed it,
+    monkeypatch.setenv("SRVIEWER_CACHE", str(tmp_path))         # nor has this machine
     m = models.sr_resnet(num_filters=4, num_res_blocks=1, batch_norm=False)
-    predict = tf_runtime.make_predictor(m)            # jit_compile None: the probe decides
-    choice = tf_runtime.xla_choice()
-    assert choice["xla_ms"] > 0 and choice["plain_ms"] > 0
-    assert predict.jit_compile == choice["faster"] == (choice["xla_ms"] < choice["plain_ms"])
+    predict = tf_runtime.make_predictor(m, xla_min_pixels=64)   # jit_compile None: by size, then the probe
     x = rng.random((1, 6, 7, 3)).astype(np.float32)
     np.testing.assert_allclose(predict(x), np.asarray(m(x)), atol=1e-5)
+    assert predict.jit_compile is None and tf_runtime.xla_choice() == {}   # a small input times nothing
+    engine = predict.engine_for((1, 8, 8, 3))
+    choice = tf_runtime.xla_choice()
+    assert choice["xla_ms"] > 0 and choice["plain_ms"] > 0 and choice["kept"] is False
+    assert engine == ("xla" if choice["faster"] else "plain") and choice["faster"] == (choice["xla_ms"] < choice["plain_ms"])
     for value, expected in (("auto", None), ("1", True), ("on", True), ("0", False), ("OFF", False)):
         monkeypatch.setenv("SRVIEWER_XLA", value)
         assert _use_xla() is expected

@@ -195,7 +195,8 @@ def make_predictor(model, jit_compile: bool | None = None, precision: str = "flo
 
     In: float32 NHWC numpy (N, H, W, 3), the model's own range ([0, 1] for srviewer models);
     out: float32 NHWC numpy, unclipped. `jit_compile` None: XLA where `xla_is_faster()` here, for
-    inputs of at least `xla_min_pixels` pixels (H*W); smaller ones run the plain graph. XLA compiles
+    inputs of at least `xla_min_pixels` pixels (H*W), asked at the first such input; smaller ones
+    run the plain graph. XLA compiles
     anew for each input size, and on small inputs the compilation costs more than it saves: measured
     on a 2-core EPYC (CPU seconds, first call / next call), SRCNN on the sample photo (448x300 input)
     1.15 / 0.35 with XLA against 0.41 / 0.36 plain; SRResNet on its 112x75 LR 1.50 / 0.67 against
@@ -213,8 +214,6 @@ def make_predictor(model, jit_compile: bool | None = None, precision: str = "flo
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     t = tf()
     by_size = jit_compile is None
-    if jit_compile is None:
-        jit_compile = xla_is_faster()
     signature = [t.TensorSpec([None, None, None, 3], t.float32)]
     dtype = mixed_dtype() if precision == "mixed" else "float32"
     forward = fast_call(model, dtype)      # sr_resnet: BN folded, tail at half resolution, same result
@@ -227,19 +226,28 @@ def make_predictor(model, jit_compile: bool | None = None, precision: str = "flo
     if shared is not None:      # sr_resnet: one program per architecture, this model's weights as arguments
         key, body, weights = shared
         plain = _bind(_shared_function(key, body, weights, False), weights)
-        state = {"fn": _bind(_shared_function(key, body, weights, True), weights) if jit_compile else plain}
+
+        def make_xla():
+            return _bind(_shared_function(key, body, weights, True), weights)
     else:
         def _call(x):
             return forward(x, training=False)
 
         plain = t.function(_call, input_signature=signature, reduce_retracing=True)
-        state = {"fn": t.function(_call, input_signature=signature, reduce_retracing=True, jit_compile=True)
-                 if jit_compile else plain}
+
+        def make_xla():
+            return t.function(_call, input_signature=signature, reduce_retracing=True, jit_compile=True)
+    state = {"xla": None, "failed": False}    # the XLA function, made at its first use; XLA failed once
 
     def engine_for(shape) -> str:
-        """'xla' or 'plain': what runs an input of this NHWC shape."""
-        small = by_size and shape[1] * shape[2] < xla_min_pixels
-        return "plain" if state["fn"] is plain or small else "xla"
+        """'xla' or 'plain': what runs an input of this NHWC shape. By size (`jit_compile` None), the
+        machine's verdict (`xla_is_faster`, timed once per machine) is asked for at the first input of
+        at least `xla_min_pixels`: a launch that only meets small images never times it."""
+        if state["failed"]:
+            return "plain"
+        if by_size:
+            return "xla" if shape[1] * shape[2] >= xla_min_pixels and xla_is_faster() else "plain"
+        return "xla" if jit_compile else "plain"
 
     def predict(x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -249,18 +257,19 @@ def make_predictor(model, jit_compile: bool | None = None, precision: str = "flo
             y = plain(x)
         else:
             try:
-                y = state["fn"](x)
+                state["xla"] = state["xla"] or make_xla()
+                y = state["xla"](x)
             except Exception as exc:
                 if is_oom(exc) or not _is_xla_failure(exc):
                     raise
                 log.warning("XLA compilation failed (%s); using the plain graph", str(exc).splitlines()[0][:200])
-                state["fn"] = plain
+                state["failed"] = True
                 y = plain(x)
         y = np.asarray(y, dtype=np.float32)
         timeline.mark(f"{model.name}: call done")
         return y
 
-    predict.jit_compile = jit_compile  # type: ignore[attr-defined]
+    predict.jit_compile = jit_compile  # type: ignore[attr-defined]  # None: by size and the machine's verdict
     predict.engine_for = engine_for  # type: ignore[attr-defined]
     predict.fast_path = forward is not model  # type: ignore[attr-defined]
     predict.precision = dtype  # type: ignore[attr-defined]
