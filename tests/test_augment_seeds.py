@@ -93,3 +93,30 @@ def test_verdict_separates_only_gaps_beyond_the_seed_spread():
                      "c": {"mean": 0.58, "std": 0.02, "val_accuracy": [0.56, 0.60]}})
     assert lines[0].startswith("- a over c: +2.0 points") and "not separated" in lines[0]
     assert lines[1].startswith("- b") is False and "a over b: +10.0 points, beyond" in lines[1]
+
+
+def test_paired_gains_compare_each_seed_with_its_own_baseline():
+    from srviewer.train.augment_seeds import paired_gains, paired_lines, verdict
+
+    # the seeds differ a lot (0.30 to 0.40) but cutmix beats none by 3 points in every one of them,
+    # while mixup's mean gain hides one seed where it loses
+    variants = {"none": {"val_accuracy": [0.30, 0.40, 0.35]}, "cutmix": {"val_accuracy": [0.33, 0.43, 0.38]},
+                "mixup": {"val_accuracy": [0.36, 0.39, 0.38]}}
+    for v in variants.values():
+        v["mean"], v["std"] = float(np.mean(v["val_accuracy"])), float(np.std(v["val_accuracy"], ddof=1))
+    paired = paired_gains(variants)
+    cut, mix = paired["variants"]["cutmix"], paired["variants"]["mixup"]
+    assert paired["baseline"] == "none" and set(paired["variants"]) == {"cutmix", "mixup"}
+    assert cut["gains"] == pytest.approx([0.03] * 3) and cut["std"] == pytest.approx(0.0, abs=1e-12)
+    assert (cut["better"], mix["better"]) == (3, 2) and mix["mean"] == pytest.approx(0.0267, abs=1e-4)
+    lines = verdict(variants, paired)
+    # the unpaired spreads (5 points) hide what pairing shows
+    assert "cutmix against none, seed by seed: +3.0 ± 0.0 points, better in 3 of 3 seeds: every seed agrees" in lines[0]
+    assert "mixup against none" in lines[1] and lines[1].endswith("not separated")
+    assert any("cutmix over none" in line and "not separated" in line for line in lines)
+    variants["cutmix"]["val_accuracy"] = [0.31, 0.45, 0.355]      # better in every seed, but unevenly
+    assert verdict(variants, paired_gains(variants))[0].endswith("not separated")
+    variants["cutmix"]["val_accuracy"] = [0.33, 0.44, 0.37]
+    assert "| cutmix | +3.0 ± 1.0 | +3.0, +4.0, +2.0 | 3 of 3 |" in paired_lines(paired_gains(variants))
+    assert verdict(variants, paired_gains(variants))[0].endswith("beyond twice its spread")
+    assert paired_gains({"cutmix": variants["cutmix"]}) == {} and paired_lines({}) == []

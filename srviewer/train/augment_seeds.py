@@ -4,6 +4,8 @@
 resumable on its own; a finished seed is not rerun), then writes into OUT:
 
 - augment.json: {"variants": {NAME: {"val_accuracy": [final value per seed], "mean", "std"}},
+  "paired": {"baseline": "none", "variants": {NAME: {"gains", "mean", "std", "better"}}} (the gain
+  over no augmentation seed by seed, `paired_gains`),
   "seeds", "recipe", ...}; std is the sample standard deviation (ddof=1) over seeds;
 - augment.md: the recipe (the command that reproduces it), a table of mean ± std validation
   accuracy per variant, the accuracy plot (mean over seeds per epoch), the augmentation preview,
@@ -112,7 +114,40 @@ def summarise_seeds(per_seed: dict[int, dict], config, command: str = "") -> dic
     recipe = _recipe(config)
     recipe["lr"] = first.get("lr", recipe["lr"])           # the rate the runs chose when none was given
     return {"variants": variants, "seeds": list(per_seed), "recipe": recipe, "command": command,
-            "pretrained": first.get("pretrained"), "data": first.get("data"), "classes": first.get("classes")}
+            "paired": paired_gains(variants), "pretrained": first.get("pretrained"), "data": first.get("data"),
+            "classes": first.get("classes")}
+
+
+def paired_gains(variants: dict[str, dict], baseline: str = "none") -> dict:
+    """Each variant's gain over `baseline` seed by seed: {"baseline", "variants": {NAME: {"gains",
+    "mean", "std", "better"}}} ({} without the baseline). Within a seed every variant starts from the
+    same weights and sees the same batches, so the per-seed difference cancels what the seeds share
+    (the start, the batch order) and its spread is the one that says whether a gain is real."""
+    if baseline not in variants:
+        return {}
+    base = variants[baseline]["val_accuracy"]
+    out = {}
+    for name, v in variants.items():
+        if name == baseline:
+            continue
+        gains = [a - b for a, b in zip(v["val_accuracy"], base)]
+        out[name] = {"gains": gains, "mean": float(np.mean(gains)),
+                     "std": float(np.std(gains, ddof=1)) if len(gains) > 1 else 0.0,
+                     "better": sum(g > 0 for g in gains)}
+    return {"baseline": baseline, "variants": out}
+
+
+def paired_lines(paired: dict) -> list[str]:
+    """The paired table (markdown), or nothing."""
+    if not paired:
+        return []
+    lines = [f"Seed by seed against `{paired['baseline']}` (same start, same batches within a seed):", "",
+             f"| variant | gain over {paired['baseline']}, mean ± std (points) | per seed (points) | seeds better |",
+             "|---|---|---|---|"]
+    for name, g in paired["variants"].items():
+        lines.append(f"| {name} | {g['mean'] * 100:+.1f} ± {g['std'] * 100:.1f} | "
+                     + ", ".join(f"{x * 100:+.1f}" for x in g["gains"]) + f" | {g['better']} of {len(g['gains'])} |")
+    return lines + [""]
 
 
 def mean_histories(per_seed: dict[int, dict], variants) -> dict[str, list[dict]]:
@@ -128,10 +163,15 @@ def mean_histories(per_seed: dict[int, dict], variants) -> dict[str, list[dict]]
     return out
 
 
-def verdict(variants: dict[str, dict]) -> list[str]:
-    """What the table shows and what it does not, from the numbers."""
+def verdict(variants: dict[str, dict], paired: dict | None = None) -> list[str]:
+    """What the tables show and what they do not, from the numbers."""
     ranked = sorted(variants.items(), key=lambda kv: -kv[1]["mean"])
     lines = []
+    for name, g in ((paired or {}).get("variants") or {}).items():
+        real = abs(g["mean"]) > 2 * g["std"] and g["better"] in (0, len(g["gains"]))
+        lines.append(f"- {name} against {paired['baseline']}, seed by seed: {g['mean'] * 100:+.1f} ± "
+                     f"{g['std'] * 100:.1f} points, better in {g['better']} of {len(g['gains'])} seeds: "
+                     + ("every seed agrees and the gain is beyond twice its spread" if real else "not separated"))
     (best, b), rest = ranked[0], ranked[1:]
     for name, v in rest:
         gap = b["mean"] - v["mean"]
@@ -188,12 +228,13 @@ def write_report(out: Path, results: dict, per_seed: dict[int, dict], config, re
         f"({len(results['classes'] or [])} classes).", "",
         "Reproduce:", "", f"    {results['command'] or 'srviewer train augment ... --seeds ...'}", "",
         "| variant | val accuracy, mean ± std (%) | per seed (%) |", "|---|---|---|", rows, "",
+        *paired_lines(results.get("paired") or {}),
         "![Validation accuracy, mean over seeds](accuracy.png)", "",
     ]
     if has_preview:
         text += ["Preview (first row: the images; then one row per variant, in the order "
                  f"{', '.join(config.variants)}):", "", "![Augmentation preview](preview.png)", ""]
-    text += ["## What it shows and what it does not", "", *verdict(v), ""]
+    text += ["## What it shows and what it does not", "", *verdict(v, results.get("paired")), ""]
     atomic_write_text(out / REPORT, "\n".join(text))
     if events is not None:     # the tab's record of the finished experiment, written once
         for name, history in histories.items():
