@@ -1,9 +1,10 @@
 """Keras files: `.keras`, full-model `.h5` (old tf.keras 2 files too) and `.weights.h5` + sidecar.
 
 Loading (and its safety rules) lives in model_files.py / legacy_h5.py; this module wraps the model
-as a RawModel. An sr_resnet in srviewer's `.weights.h5` format is folded for the fast path and the
-fold kept (folded_store.py): the next load of the same file runs it without building the model. A Keras file is taken in srviewer's own convention (NHWC, RGB, [0, 1]) unless its
+as a RawModel. A Keras file is taken in srviewer's own convention (NHWC, RGB, [0, 1]) unless its
 sidecar or an override says otherwise: that is what srviewer exports and what Keras SR code uses.
+An sr_resnet in srviewer's `.weights.h5` format is folded for the fast path and the checked fold
+kept (folded_store.py): the next load of the same file runs it without building the model.
 """
 
 from __future__ import annotations
