@@ -8,7 +8,7 @@ import pytest
 
 import keras
 
-from srviewer.core import folded_store, models
+from srviewer.core import folded_store, models, sr_resnet_inference
 from srviewer.core.model_loading import load_predictor
 
 KWARGS = {"num_filters": 8, "num_res_blocks": 2, "res_scale": 0.5, "bicubic_residual": True}
@@ -63,6 +63,9 @@ def test_a_second_load_runs_the_kept_fold_without_keras_and_gives_the_same_resul
     np.testing.assert_array_equal(y2, y1)
     np.testing.assert_allclose(y2, np.asarray(model(x[None], training=False))[0], atol=1e-4)
     assert second.run.predict.fast_path
+    # the float32 function is built once per fold: the raw model's run and the predictor share it
+    assert sr_resnet_inference.fast_call(second.raw.folded) is sr_resnet_inference.fast_call(second.raw.folded)
+    assert list(second.raw.folded.calls) == ["float32"]
 
 
 def test_a_changed_weights_file_or_sidecar_is_loaded_and_checked_again(tmp_path, builds, rng):

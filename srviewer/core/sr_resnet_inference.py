@@ -27,7 +27,7 @@ tensor is channel c of output pixel (s*i + a, s*j + b).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -132,9 +132,11 @@ class Folded:
     """An sr_resnet's weights, folded (the rewrites above) and checked against the model they came
     from: `fast_call(folded)` runs them without Keras. `parts` holds float32 numpy arrays and, under
     "bicubic", the scale of the bicubic residual (None without one); `as_arrays`/`from_arrays` turn
-    it into flat named arrays for a file (folded_store.py)."""
+    it into flat named arrays for a file (folded_store.py). `calls` holds the functions built from
+    the parts, by compute dtype: the float32 one `fold` checked is the one `fast_call` hands out."""
     name: str
     parts: dict
+    calls: dict = field(default_factory=dict, repr=False, compare=False)
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         p = self.parts
@@ -173,7 +175,7 @@ def fold(model) -> Folded | None:
     from srviewer.core import tf_runtime
 
     folded = Folded(model.name, parts)
-    call = _build(parts, tf_runtime.tf(), "float32")
+    call = folded.calls["float32"] = _build(parts, tf_runtime.tf(), "float32")
     probe = np.random.default_rng(0).random((1, 12, 10, 3), dtype=np.float32)
     want = np.asarray(model(probe, training=False))
     got = np.asarray(call(probe))
@@ -194,9 +196,11 @@ def fast_call(model, dtype: str = "float32") -> Callable | None:
     folded = model if isinstance(model, Folded) else fold(model)
     if folded is None:
         return None
-    from srviewer.core import tf_runtime
+    if dtype not in folded.calls:
+        from srviewer.core import tf_runtime
 
-    return _build(folded.parts, tf_runtime.tf(), dtype)
+        folded.calls[dtype] = _build(folded.parts, tf_runtime.tf(), dtype)
+    return folded.calls[dtype]
 
 
 def _build(parts: dict, tf, dtype: str) -> Callable:
