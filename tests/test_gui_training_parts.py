@@ -200,6 +200,19 @@ def test_augment_events_give_one_curve_per_variant_and_metric(qtbot):
     assert list(x) == [1, 2] and list(y) == pytest.approx([0.35, 0.6])
 
 
+def test_legends_list_the_variants_in_one_order_whatever_order_they_arrive_in(qtbot):
+    state = RunState()
+    plots = TrainingPlots(state)
+    qtbot.addWidget(plots)
+    events = [{"event": "started", "kind": "augment", "step": 0, "total_steps": 4}]
+    events += [{"event": "epoch", "variant": v, "epoch": 1, "loss": 2.0, "accuracy": 0.3, "val_loss": 2.1,
+                "val_accuracy": 0.25} for v in ("mixup", "cutmix", "flip_brightness", "none")]
+    state.feed(events)
+    for key in ("accuracy", "loss"):
+        legend = plots.plot(key).getPlotItem().legend
+        assert [label.text for _sample, label in legend.items] == ["none", "flip_brightness", "cutmix", "mixup"]
+
+
 def test_event_tail_leaves_a_torn_last_line_for_the_next_read(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text('{"event": "train", "step": 1}\n{"event": "train", "st')

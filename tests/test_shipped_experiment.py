@@ -31,6 +31,8 @@ def test_the_report_the_json_and_the_run_record_agree():
     assert f"--seeds {','.join(map(str, results['seeds']))}" in report and "srviewer train augment" in report
     state = RunState.load(DOCS)
     assert state.status == "finished" and state.layout == "augment" and state.plot == DOCS / "accuracy.png"
+    n = len(results["seeds"])
+    assert state.status_line() == f"done after {n} of {n} seeds" and state.running_what() == f"augment seed {n} / {n}"
     last = {}
     for name in results["variants"]:        # the tab's curves end at the mean of the seeds' finals
         x, y = zip(*[(e["epoch"], e["val_accuracy"]) for e in _epochs(name)])

@@ -69,7 +69,8 @@ class TrainingPlots(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", xlabel)
             rising = key in ("psnr", "ssim", "accuracy")  # keep the legend off where the curves go
-            plot.addLegend(offset=(-10, -10) if rising else (-10, 10), labelTextColor="k")
+            plot.addLegend(offset=(-10, -10) if rising else (-10, 10), labelTextColor="k",
+                           brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen(200, 200, 200))  # readable over curves
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).setTextPen("k")
             plot.getPlotItem().titleLabel.setText(title, color="k")
@@ -102,12 +103,16 @@ class TrainingPlots(QWidget):
         if self.state.layout != self._mode:   # e.g. the first event says "augment": every curve anew
             self._set_mode(self.state.layout)
             keys = set(self.state.curves)
-        for key in keys:
+        for key in sorted(keys, key=self._legend_order):   # legends list the variants in _VARIANT_ORDER
             if key[0] not in self._plots:   # a curve of the other layout (events before the kind was known)
                 continue
             if key not in self._curves:
                 self._create_curve(key, self.state.curves[key].group)
             self._dirty.add(key)
+
+    def _legend_order(self, key: tuple[str, str]) -> tuple[int, str, str]:
+        group = self.state.curves[key].group if key in self.state.curves else ""
+        return (_VARIANT_ORDER.index(group) if group in _VARIANT_ORDER else len(_VARIANT_ORDER), *key)
 
     def _create_curve(self, key: tuple[str, str], colour_key: str) -> None:
         plot_key, series = key

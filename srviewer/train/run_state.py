@@ -10,6 +10,8 @@ What it holds (read these attributes):
     finished_reason     the `finished` event's reason ("done" | "stopped") or None
     error_message       the `error` event's message, or ""
     step, total_steps   the last step seen and the run's total (None unknown)
+    unit                what a step counts: "step" (a batch), or "seed" for the augmentation experiment
+                        repeated over seeds (its `started` event lists them)
     steps_per_s, eta_s  from the last `train` event (ETA computed from the rate when the event has none)
     variant, epoch      what the augmentation experiment is running (None for SR runs)
     distribution        how the run spreads over devices, from its last `started` event: {"strategy",
@@ -141,6 +143,7 @@ class RunState:
         self.error_message = ""
         self.step = 0
         self.total_steps: int | None = None
+        self.unit = "step"
         self.steps_per_s: float | None = None
         self.eta_s: float | None = None
         self.variant: str | None = None
@@ -193,6 +196,7 @@ class RunState:
                 self.layout = "augment" if self.kind == "augment" else "sr"
                 self.status, self.finished_reason, self.error_message = "running", None, ""
                 self.distribution = {k: record[k] for k in DISTRIBUTION_FIELDS if k in record}
+                self.unit = "seed" if record.get("seeds") else "step"
                 started = record
             elif name == "train":
                 self._on_train(record, keys)
@@ -289,7 +293,7 @@ class RunState:
 
     def running_what(self) -> str:
         """What the run is doing: "srresnet step 40 / 100", "augment step 12 / 80: cutmix epoch 2"."""
-        text = f"{self.kind or 'run'} step {self.step}" + (f" / {self.total_steps}" if self.total_steps else "")
+        text = f"{self.kind or 'run'} {self.unit} {self.step}" + (f" / {self.total_steps}" if self.total_steps else "")
         return text + (f": {self.variant} epoch {self.epoch}" if self.variant else "")
 
     def devices_line(self) -> str:
@@ -307,6 +311,8 @@ class RunState:
     def status_line(self) -> str:
         """One line for a status bar: rate and ETA while running, how it ended once it has."""
         if self.finished_reason is not None:
+            if self.unit == "seed":
+                return f"{self.finished_reason} after {self.step} of {self.total_steps} seeds"
             return f"{self.finished_reason} at step {self.step}"
         if self.status == "error":
             return f"error at step {self.step}: {self.error_message}"
