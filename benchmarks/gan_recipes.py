@@ -17,8 +17,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 
 RECIPES = {
@@ -35,18 +33,15 @@ def evaluate(run: Path, val: str) -> dict:
     """PSNR-Y, SSIM-Y and mean sharpness ratio of RUN/latest.weights.h5 on the images in `val`."""
     import json
 
+    from srgan_steps import mean_of, score_generator
     from srviewer.core import models
-    from srviewer.core.metrics import sharpness_ratio
     from srviewer.train.sr_config import SRConfig
     from srviewer.train.sr_validate import Validator
 
     cfg = SRConfig.from_dict(json.loads((run / "config.json").read_text()))
     model = models.build(cfg.generator_spec())
     model.load_weights(str(run / "latest.weights.h5"))
-    validator = Validator(val, cfg.scale, cfg.kernel, "lr")
-    scores, outputs = validator.evaluate(model)
-    sharp = [sharpness_ratio(sr, hr) for sr, (_n, hr, _lr, _g) in zip(outputs, validator.items)]
-    return {"psnr_y": scores["psnr_y"], "ssim_y": scores["ssim_y"], "sharpness": float(np.mean(sharp))}
+    return mean_of(score_generator(model, Validator(val, cfg.scale, cfg.kernel, "lr")))
 
 
 def main(argv=None) -> int:

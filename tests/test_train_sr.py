@@ -237,3 +237,18 @@ def test_the_card_shows_about_a_dozen_validation_rows_ending_with_the_last_once(
         steps = [int(line.split("|")[1]) for line in rows]
         assert steps[-1] == 250 * count and len(steps) == len(set(steps)) and len(steps) <= 13
         assert steps == sorted(steps) and (count > 12 or len(steps) == count)
+
+
+def test_the_srgan_card_names_its_adversarial_loss_and_extra_terms(tmp_path):
+    from srviewer.train.model_card import model_card
+
+    config = {"kind": "srgan", "data": ["/d/T91"], "val": None, "kernel": "matlab", "scale": 4, "patch": 96,
+              "batch": 8, "loss": "l1", "content_loss": "l1", "adv_weight": 1e-3, "lr": 1e-4,
+              "lr_boundaries": [], "steps": 10}
+    sidecar = {"label": "SRGAN", "factory": "sr_resnet", "kwargs": {}, "step": 10}
+    card = model_card("srgan", config, sidecar, [], tmp_path, "c.png")
+    assert "- Loss: l1 content + 0.001 x adversarial (BCE, the paper's); Adam" in card
+    card = model_card("srgan", {**config, "gan_loss": "ragan", "feature_matching": 0.01, "texture_weight": 10},
+                      sidecar, [], tmp_path, "c.png")
+    assert ("- Loss: l1 content + 0.001 x adversarial (relativistic average, ESRGAN's) + 0.01 x feature matching "
+            "(L1 on the discriminator's features) + 10 x texture") in card

@@ -173,8 +173,7 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
         f"- Degradation: `{config['kernel']}` bicubic x{config['scale']}"
         + (" (MATLAB `imresize`, antialiased: the papers' protocol)" if config["kernel"] == "matlab" else ""),
         f"- Patches: {config['patch']}x{config['patch']} HR, batch {config['batch']}, random flips and 90-degree rotations.",
-        f"- Loss: {config['loss'] if config['kind'] != 'srgan' else config['content_loss'] + ' content + ' + str(config['adv_weight']) + ' x adversarial (BCE)'}; "
-        + _optimizer_text(config) + (f", x{config['lr_factor']:g} at steps {config['lr_boundaries']}" if config["lr_boundaries"] else "") + ".",
+        f"- Loss: {config['loss'] if config['kind'] != 'srgan' else _gan_loss_text(config)}; " + _optimizer_text(config) + (f", x{config['lr_factor']:g} at steps {config['lr_boundaries']}" if config["lr_boundaries"] else "") + ".",
         f"- Steps: {sidecar.get('step')} exported (run planned for {config['steps']}); "
         f"training time {seconds / 3600:.1f} h on {starts[-1].get('machine', 'this machine') if starts else 'this machine'}"
         + (f", about {rate:.2f} steps/s" if rate else "") + ".",
@@ -203,6 +202,20 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
     if notes:
         lines += ["", Path(notes).read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"
+
+
+def _gan_loss_text(config: dict) -> str:
+    """'l1 content + 0.001 x adversarial (relativistic average, ESRGAN's) + 0.001 x feature matching ...'."""
+    kind = {"bce": "BCE, the paper's", "ragan": "relativistic average, ESRGAN's"}.get(config.get("gan_loss", "bce"),
+                                                                                  config.get("gan_loss"))
+    text = f"{config['content_loss']} content + {config['adv_weight']:g} x adversarial ({kind})"
+    if config.get("feature_matching"):
+        text += f" + {config['feature_matching']:g} x feature matching (L1 on the discriminator's features)"
+    if config.get("texture_weight"):
+        text += f" + {config['texture_weight']:g} x texture (Gram matrices of a fixed random conv layer)"
+    if config.get("spectral_norm"):
+        text += "; spectral normalisation in the discriminator"
+    return text
 
 
 def _optimizer_text(config: dict) -> str:

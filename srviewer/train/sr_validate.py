@@ -48,13 +48,18 @@ class Validator:
             x = upscale_bicubic(x, self.scale, self.kernel)
         return np.asarray(self._fn(x[None]))[0]
 
-    def evaluate(self, model) -> tuple[dict, list[np.ndarray]]:
-        """Mean psnr_y/ssim_y/psnr_rgb/ssim_rgb over the images, and the SR images (uint8)."""
+    def score_each(self, model) -> tuple[list[dict], list[np.ndarray]]:
+        """psnr_y/ssim_y/psnr_rgb/ssim_rgb of each image, and the SR images (uint8), in item order."""
         rows, outputs = [], []
         for _name, hr, lr, is_grey in self.items:
             sr = from_float(self._predict(model, lr), 8)
             outputs.append(sr)
             rows.append(score(sr, hr, border=self.scale, is_grey=is_grey))
+        return rows, outputs
+
+    def evaluate(self, model) -> tuple[dict, list[np.ndarray]]:
+        """Mean psnr_y/ssim_y/psnr_rgb/ssim_rgb over the images, and the SR images (uint8)."""
+        rows, outputs = self.score_each(model)
         mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
         return mean, outputs
 
