@@ -223,6 +223,53 @@ def test_kept_generators_let_export_pick_any_validation_step(tmp_path, data_dirs
     assert "nothere is not a training run folder" in capsys.readouterr().err
 
 
+def test_export_can_interpolate_the_generator_with_a_file_of_the_same_network(tmp_path, data_dirs, capsys):
+    import h5py
+
+    train, val = data_dirs
+    run = tmp_path / "run"
+    assert main(["train", "srcnn", "--data", str(train), "--val", str(val), "--steps", "10", "--val-every", "5",
+                 "--checkpoint-every", "10", "--keep-generators", "--out", str(run), *TINY]) == 0
+    base_dir, out = tmp_path / "base", tmp_path / "weights"
+    assert main(["train", "export", str(run), "--name", "srcnn", "--step", "5", "--weights-dir", str(base_dir)]) == 0
+    base = base_dir / "srcnn.weights.h5"
+    assert main(["train", "export", str(run), "--name", "srcnn", "--step", "10", "--weights-dir", str(out),
+                 "--interpolate-with", str(base), "--alpha", "0.25"]) == 0
+
+    def arrays(path):
+        with h5py.File(path, "r") as f:
+            found = {}
+            f.visititems(lambda name, obj: found.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+            return found
+    mixed, gan, start = arrays(out / "srcnn.weights.h5"), arrays(run / "generators" / "step_000010.weights.h5"), arrays(base)
+    assert mixed.keys() == gan.keys() and len(mixed) >= 6          # 3 kernels + 3 biases
+    for key in mixed:
+        assert not np.allclose(gan[key], start[key])                 # the two steps differ, so the blend shows
+        np.testing.assert_allclose(mixed[key], 0.25 * gan[key] + 0.75 * start[key], rtol=1e-6, atol=1e-7)
+    sidecar = json.loads((out / "srcnn.json").read_text())
+    assert sidecar["interpolation"]["alpha"] == 0.25 and sidecar["interpolation"]["with"] == "srcnn.weights.h5"
+    card = (out / "srcnn.md").read_text()
+    assert "0.25 x this run's generator + 0.75 x `srcnn.weights.h5`'s" in card
+    assert f"--step 10 --interpolate-with {base} --alpha 0.25`" in card
+    assert main(["upscale", str(val / "img_0.png"), "--method", "srcnn", "--weights-dir", str(out),
+                 "-o", str(tmp_path / "up.png")]) == 0           # the blend loads as a method
+
+    before = (out / "srcnn.weights.h5").read_bytes()
+    other = tmp_path / "other"                                   # another network: refused, nothing written
+    assert main(["train", "srcnn", "--data", str(train), "--steps", "1", "--val", "none", "--out", str(other),
+                 *TINY[:4], "--n1", "6", "--n2", "4", "--xla", "off"]) == 0
+    assert main(["train", "export", str(other), "--name", "odd", "--which", "latest", "--weights-dir", str(tmp_path / "odd")]) == 0
+    capsys.readouterr()
+    assert main(["train", "export", str(run), "--name", "srcnn", "--step", "10", "--weights-dir", str(out),
+                 "--interpolate-with", str(tmp_path / "odd" / "odd.weights.h5"), "--alpha", "0.5"]) == 2
+    assert "needs the same architecture" in capsys.readouterr().err
+    for bad in (["--alpha", "0"], ["--alpha", "1.5"], []):
+        assert main(["train", "export", str(run), "--name", "srcnn", "--step", "10", "--weights-dir", str(out),
+                     "--interpolate-with", str(base), *bad]) == 2
+    assert "needs both --interpolate-with FILE and --alpha A" in capsys.readouterr().err
+    assert (out / "srcnn.weights.h5").read_bytes() == before
+
+
 def test_the_card_shows_about_a_dozen_validation_rows_ending_with_the_last_once(tmp_path):
     from srviewer.train.model_card import model_card
 

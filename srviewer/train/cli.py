@@ -99,6 +99,11 @@ def register(subparsers) -> None:
     exp.add_argument("--step", type=int, default=None,
                      help="instead of --which: the generator kept at this validation step (RUN/generators/)")
     exp.add_argument("--notes", default=None, help="a Markdown file appended to the card (why these choices)")
+    exp.add_argument("--interpolate-with", default=None, metavar="WEIGHTS",
+                     help="network interpolation (ESRGAN): blend the generator with this .weights.h5 of the "
+                     "same architecture (e.g. the SRResNet an SRGAN run started from); needs --alpha")
+    exp.add_argument("--alpha", type=float, default=None,
+                     help="with --interpolate-with: the run generator's share, in (0, 1]")
     exp.set_defaults(func=_run_export)
     status = kinds.add_parser("status", help="one run's status, progress, ETA, last validation and sample")
     status.add_argument("run", help="run folder")
@@ -232,6 +237,6 @@ def _run_export(args) -> int:
     from srviewer.train.model_card import export_run
 
     path = export_run(Path(args.run), args.name, weights_dir=args.weights_dir, which=args.which,
-                      notes=args.notes, step=args.step)
+                      notes=args.notes, step=args.step, interpolate_with=args.interpolate_with, alpha=args.alpha)
     print(f"wrote {path}")
     return 0

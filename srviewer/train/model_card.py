@@ -20,6 +20,7 @@ from srviewer.core.atomic import atomic_path, atomic_write_json, atomic_write_te
 from srviewer.core.lineage import LABELS
 from srviewer.errors import ModelFileError, SrviewerError
 from srviewer.train.events import read_events
+from srviewer.train.network_interpolation import check_alpha, same_architecture, write_blend
 from srviewer.train.run_index import generator_name, kept_generators
 
 # Shipped models a card sets the exported one beside (SRGAN's claim is "sharper than SRResNet").
@@ -54,9 +55,12 @@ def _fmt(value, digits=4):
 
 
 def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, which: str = "best",
-               notes: str | None = None, step: int | None = None) -> Path:
+               notes: str | None = None, step: int | None = None, interpolate_with: str | Path | None = None,
+               alpha: float | None = None) -> Path:
     """RUN's `which` generator ("best" PSNR-Y or "latest"), or the one kept at validation `step`,
-    into weights_dir as NAME.* with its card."""
+    into weights_dir as NAME.* with its card; with `interpolate_with` (a .weights.h5 of the same
+    architecture, e.g. the SRResNet an SRGAN run started from), alpha x that generator + (1 - alpha) x
+    the other file (train/network_interpolation.py)."""
     from srviewer.core.methods import weights_dir as shipped_weights_dir
 
     run_dir = Path(run_dir)
@@ -71,21 +75,32 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
                              + (", ".join(map(str, kept)) if kept else "none (--keep-generators was off)"))
     if not src.exists() or not sidecar_src.exists():
         raise ModelFileError(f"{run_dir} has no {which}.weights.h5 + {which}.json yet (no validation or checkpoint so far)")
+    if (interpolate_with is None) != (alpha is None):
+        raise SrviewerError("network interpolation needs both --interpolate-with FILE and --alpha A")
     config = json.loads((run_dir / "config.json").read_text())
     sidecar = json.loads(sidecar_src.read_text())
     events = read_events(run_dir)
     sidecar["label"] = LABELS.get(name, name)
     sidecar["trained_by"] = "srviewer train " + config["kind"]
+    sidecar.pop("interpolation", None)
+    if interpolate_with is not None:
+        same_architecture(sidecar, Path(interpolate_with))   # before anything is written
+        check_alpha(alpha)
     try:
         weights_dir.mkdir(parents=True, exist_ok=True)
         with atomic_path(weights_dir / f"{name}.weights.h5", suffix=".weights.h5") as tmp:
-            shutil.copyfile(src, tmp)
+            if interpolate_with is None:
+                shutil.copyfile(src, tmp)
+            else:
+                sidecar["interpolation"] = write_blend(sidecar, src, Path(interpolate_with), alpha, Path(tmp))
             # inside: if the sidecar cannot be written, the old weights stay too (a matching pair)
             atomic_write_json(weights_dir / f"{name}.json", sidecar)
         curve = weights_dir / f"{name}_curve.png"
         draw_curve(events, curve, title=f"{sidecar['label']}: Set5 PSNR-Y and training loss")
         measured = score_export(weights_dir, name, config)
         how = f" --step {step}" if step is not None else (" --which latest" if which == "latest" else "")
+        if interpolate_with is not None:
+            how += f" --interpolate-with {_shown_path(Path(interpolate_with))} --alpha {alpha:g}"
         card = model_card(name, config, sidecar, events, run_dir, curve.name, notes, measured, how)
         atomic_write_text(weights_dir / f"{name}.md", card)
     except OSError as exc:
@@ -121,16 +136,16 @@ def _set_name(val) -> str:
     return folder.parent.name if folder.name.upper() == "HR" else folder.name
 
 
-def _shown_folder(folder: Path) -> str:
-    """The folder as a reader of the repository would type it: relative to the repository root
-    when it lies beside it (../shared/datasets/...), else absolute."""
+def _shown_path(folder: Path) -> str:
+    """A folder or file as a reader of the repository would type it: relative to the repository
+    root when it lies in or beside it (weights/..., ../shared/datasets/...), else absolute."""
     root = Path(srviewer.__file__).resolve().parent.parent
     relative = os.path.relpath(folder.resolve(), root)
     return relative if not relative.startswith(os.path.join("..", "..")) else str(folder.resolve())
 
 
 def _measured_lines(name: str, measured: dict) -> list[str]:
-    shown = _shown_folder(Path(measured["folder"]))
+    shown = _shown_path(Path(measured["folder"]))
     if measured.get("error"):
         return [f"Not measured: `srviewer bench {shown}` failed ({measured['error']})."]
     methods = ",".join(r["method"] for r in measured["rows"])
@@ -177,6 +192,7 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
         f"- Steps: {sidecar.get('step')} exported (run planned for {config['steps']}); "
         f"training time {seconds / 3600:.1f} h on {starts[-1].get('machine', 'this machine') if starts else 'this machine'}"
         + (f", about {rate:.2f} steps/s" if rate else "") + ".",
+        *_interpolation_lines(sidecar),
         f"- Reproduce: `srviewer train {config['kind']} --config configs/{config['kind']}.json --out RUN`, "
         f"then `srviewer train export RUN --name {name}{export_flags}`.",
         "",
@@ -202,6 +218,16 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
     if notes:
         lines += ["", Path(notes).read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"
+
+
+def _interpolation_lines(sidecar: dict) -> list[str]:
+    """The card's line on network interpolation, where the export blended two files."""
+    mix = sidecar.get("interpolation")
+    if not mix:
+        return []
+    return [f"- Network interpolation (ESRGAN's, no training): every weight is {mix['alpha']:g} x this run's "
+            f"generator + {1 - mix['alpha']:g} x `{mix['with']}`'s (sha256 {mix['with_sha256'][:12]}...), "
+            "trading invented detail against smoothness."]
 
 
 def _gan_loss_text(config: dict) -> str:
