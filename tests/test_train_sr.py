@@ -248,9 +248,11 @@ def test_export_can_interpolate_the_generator_with_a_file_of_the_same_network(tm
         np.testing.assert_allclose(mixed[key], 0.25 * gan[key] + 0.75 * start[key], rtol=1e-6, atol=1e-7)
     sidecar = json.loads((out / "srcnn.json").read_text())
     assert sidecar["interpolation"]["alpha"] == 0.25 and sidecar["interpolation"]["with"] == "srcnn.weights.h5"
+    assert "val_scores" not in sidecar            # those scored the run's generator, not the blend
     card = (out / "srcnn.md").read_text()
     assert "0.25 x this run's generator + 0.75 x `srcnn.weights.h5`'s" in card
     assert f"--step 10 --interpolate-with {base} --alpha 0.25`" in card
+    assert "Validation during training scored the run's generator alone" in card
     assert main(["upscale", str(val / "img_0.png"), "--method", "srcnn", "--weights-dir", str(out),
                  "-o", str(tmp_path / "up.png")]) == 0           # the blend loads as a method
 

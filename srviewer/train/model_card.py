@@ -93,6 +93,7 @@ def export_run(run_dir: Path, name: str, weights_dir: str | Path | None = None, 
                 shutil.copyfile(src, tmp)
             else:
                 sidecar["interpolation"] = write_blend(sidecar, src, Path(interpolate_with), alpha, Path(tmp))
+                sidecar.pop("val_scores", None)   # they scored the run's generator, not this blend
             # inside: if the sidecar cannot be written, the old weights stay too (a matching pair)
             atomic_write_json(weights_dir / f"{name}.json", sidecar)
         curve = weights_dir / f"{name}_curve.png"
@@ -208,6 +209,8 @@ def model_card(name, config, sidecar, events, run_dir, curve_name, notes=None, m
         "",
         f"![training curve]({curve_name})",
         "",
+        *(["Validation during training scored the run's generator alone, before the interpolation above:", ""]
+          if sidecar.get("interpolation") else []),
         "| step | PSNR-Y | SSIM-Y |",
         "|---:|---:|---:|",
     ]
