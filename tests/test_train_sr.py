@@ -265,6 +265,9 @@ def test_export_can_interpolate_the_generator_with_a_file_of_the_same_network(tm
     assert main(["train", "export", str(run), "--name", "srcnn", "--step", "10", "--weights-dir", str(out),
                  "--interpolate-with", str(tmp_path / "odd" / "odd.weights.h5"), "--alpha", "0.5"]) == 2
     assert "needs the same architecture" in capsys.readouterr().err
+    assert main(["train", "export", str(run), "--name", "srcnn", "--step", "10", "--weights-dir", str(out),
+                 "--interpolate-with", str(tmp_path / "gone.weights.h5"), "--alpha", "0.5"]) == 2
+    assert "gone.weights.h5: no such file" in capsys.readouterr().err
     for bad in (["--alpha", "0"], ["--alpha", "1.5"], []):
         assert main(["train", "export", str(run), "--name", "srcnn", "--step", "10", "--weights-dir", str(out),
                      "--interpolate-with", str(base), *bad]) == 2

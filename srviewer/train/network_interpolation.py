@@ -28,6 +28,8 @@ def check_alpha(alpha: float) -> float:
 
 def same_architecture(spec: dict, base_path: Path) -> dict:
     """The sidecar of `base_path`; ModelFileError unless it builds the same network as `spec`."""
+    if not Path(base_path).is_file():
+        raise ModelFileError(f"cannot interpolate with {base_path}: no such file")
     base = sidecar.read(Path(base_path), required=True)
     mine = (spec.get("factory"), spec.get("kwargs") or {})
     theirs = (base.get("factory"), base.get("kwargs") or {})
