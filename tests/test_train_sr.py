@@ -275,6 +275,21 @@ def test_export_can_interpolate_the_generator_with_a_file_of_the_same_network(tm
     assert (out / "srcnn.weights.h5").read_bytes() == before
 
 
+def test_one_validator_scores_each_model_it_is_given(data_dirs):
+    from srviewer.core import models
+    from srviewer.train.sr_validate import Validator
+
+    _train, val = data_dirs
+    validator = Validator(val, 4, "matlab", "bicubic")
+    spec = {"factory": "srcnn", "kwargs": {"n1": 4, "n2": 2}}
+    first, second = models.build(spec), models.build(spec)
+    second.set_weights([w * 0 for w in second.get_weights()])    # outputs black
+    rows_first, out_first = validator.score_each(first)
+    rows_second, out_second = validator.score_each(second)
+    assert all((o == 0).all() for o in out_second) and not all((o == 0).all() for o in out_first)
+    assert rows_second != rows_first
+
+
 def test_the_card_shows_about_a_dozen_validation_rows_ending_with_the_last_once(tmp_path):
     from srviewer.train.model_card import model_card
 

@@ -35,14 +35,15 @@ class Validator:
             self.chains.append(f"kernel={kernel}" if chain is None else str(chain))
             lr = downscale(hr, scale, kernel) if chain is None else degrade(hr, chain, scale)
             self.items.append((path.stem, hr, lr, loaded.is_grey))
-        self._fn = None
+        self._fn, self._fn_model = None, None   # one traced function per model (it holds the model)
 
     def _predict(self, model, lr_uint8: np.ndarray) -> np.ndarray:
         import tensorflow as tf
 
-        if self._fn is None:
+        if self._fn is None or self._fn_model is not model:
             self._fn = tf.function(lambda x: model(x, training=False),
                                    input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+            self._fn_model = model
         x = lr_uint8.astype(np.float32) / 255.0
         if self.input_kind == "bicubic":
             x = upscale_bicubic(x, self.scale, self.kernel)
